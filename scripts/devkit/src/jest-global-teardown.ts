@@ -1,0 +1,3 @@
+import { globalTeardown } from './jest-global-setup';
+
+export default globalTeardown;

