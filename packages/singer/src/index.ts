@@ -1,1 +1,57 @@
-export {};
+export type { ConnectorSpecInfo } from './about';
+export { aboutJson, aboutMarkdown } from './about';
+export type { BuildMetadataOptions, Catalog, CatalogEntry, MetadataEntry } from './catalog';
+export {
+  buildMetadata,
+  isPropertySelected,
+  isStreamSelected,
+  keyProperties,
+  replicationKey,
+  selectedSchema,
+  streamMetadata,
+  toCatalog,
+} from './catalog';
+export type { ConnectorIo, ConnectorSpec } from './cli';
+export { executeConnector, runTap, runTarget } from './cli';
+export type { EnvFallbacks, LoadConfigOptions } from './config';
+export { applyEnvFallbacks, createAjv, deepFreeze, describeAjvError, loadConfig, readJsonFile } from './config';
+export type { RunContext } from './context';
+export { isDate, isDateTime, isTime } from './datetime';
+export type { ErrorCode, ErrorLocation, SingerErrorOptions } from './errors';
+export {
+  ConfigError,
+  InputError,
+  isSingerError,
+  LoadError,
+  previewValue,
+  RecordError,
+  SingerError,
+  SourceError,
+} from './errors';
+export { containsExactNumber, isLosslessNumber, LosslessNumber, parseExactJson, stringifyExactJson } from './exact-json';
+export type { Logger, LogLevel } from './logging';
+export { parseLogLevel, Redactor, StderrLogger } from './logging';
+export type {
+  ActivateVersionMessage,
+  JsonSchema,
+  Message,
+  MessageType,
+  RecordMessage,
+  SchemaMessage,
+  StateMessage,
+} from './messages';
+export { toMessage } from './messages';
+export { RecordCounter } from './metrics';
+export type { ReadMessage } from './reader';
+export { readLineBatches, readMessages } from './reader';
+export { schemaTypes, secretPaths } from './schema-keywords';
+export type { RecordPosition } from './sink';
+export { DEFAULT_BATCH_SIZE, Sink } from './sink';
+export type { State } from './state';
+export { getBookmark, readStateFile, withBookmark } from './state';
+export type { StreamContext } from './stream';
+export { Stream } from './stream';
+export { Tap } from './tap';
+export { Target } from './target';
+export { RecordValidator } from './validate';
+export { MessageWriter } from './writer';

@@ -1,0 +1,41 @@
+import { isLosslessNumber, isSafeNumber, LosslessNumber, parse, stringify } from 'lossless-json';
+
+export { isLosslessNumber, LosslessNumber };
+
+/**
+ * A line may hold a number that a double cannot represent exactly: a long run of digits
+ * (integers beyond 2^53, decimals with more than 15 significant digits) or a huge exponent
+ * (`1e400` would become Infinity). Only such lines take the slow lossless parser; the check
+ * may also fire on long digit runs inside strings, which costs speed, never exactness.
+ */
+const RISKY_NUMBER = /[0-9][0-9.]{15}|[eE][+-]?[0-9]{3}/;
+
+function parseNumber(text: string): number | LosslessNumber {
+  return isSafeNumber(text) ? Number(text) : new LosslessNumber(text);
+}
+
+/** `JSON.parse`, except that numbers a double cannot hold exactly become `LosslessNumber`. */
+export function parseExactJson(text: string): unknown {
+  if (!RISKY_NUMBER.test(text)) return JSON.parse(text);
+  return parse(text, null, parseNumber);
+}
+
+/** Whether a value holds a `LosslessNumber` or a bigint anywhere (plain objects and arrays). */
+export function containsExactNumber(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value === 'bigint';
+  if (isLosslessNumber(value)) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (containsExactNumber(item)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (containsExactNumber((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
+/** `JSON.stringify`, except that `LosslessNumber` and bigint values are written exactly. */
+export function stringifyExactJson(value: unknown, indent?: number): string {
+  if (!containsExactNumber(value)) return JSON.stringify(value, null, indent);
+  return stringify(value, null, indent) ?? 'null';
+}

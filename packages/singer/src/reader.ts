@@ -1,0 +1,68 @@
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+
+import { InputError } from './errors';
+import { parseExactJson } from './exact-json';
+import type { Logger } from './logging';
+import { type Message, toMessage } from './messages';
+
+/**
+ * Splits a byte stream into lines without readline's per-line event overhead. Yields arrays
+ * of complete lines per chunk so the consumer's loop stays synchronous within a chunk.
+ */
+export async function* readLineBatches(input: Readable): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of input) {
+    const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+    const lines = text.split('\n');
+    rest = lines.pop() ?? '';
+    if (lines.length > 0) yield lines;
+  }
+  rest += decoder.end();
+  if (rest !== '') yield [rest];
+}
+
+export interface ReadMessage {
+  message: Message;
+  /** 1-based line of the input this message came from. */
+  line: number;
+}
+
+/**
+ * Reads Singer messages, one JSON object per line, with their line numbers. Blank lines are
+ * skipped; a message of an unknown type is skipped with one warning per type; a line that is
+ * not JSON, or not a message, is an `InputError` naming the line.
+ */
+export async function* readMessages(input: Readable, logger: Logger): AsyncGenerator<ReadMessage> {
+  const warned = new Set<string>();
+  let line = 0;
+  for await (const batch of readLineBatches(input)) {
+    for (let text of batch) {
+      line += 1;
+      if (text.endsWith('\r')) text = text.slice(0, -1);
+      if (text.trim() === '') continue;
+      let raw: unknown;
+      try {
+        raw = parseExactJson(text);
+      } catch (cause) {
+        throw new InputError('input is not valid JSON', {
+          line,
+          code: 'INPUT_NOT_JSON',
+          value: text,
+          cause,
+          hint: 'Each input line must be one Singer message as a JSON object',
+        });
+      }
+      const message = toMessage(raw, line);
+      if (message.type === 'UNKNOWN') {
+        if (!warned.has(message.originalType)) {
+          warned.add(message.originalType);
+          logger.warn(`skipping messages of unknown type ${JSON.stringify(message.originalType)} (first at line ${line})`);
+        }
+        continue;
+      }
+      yield { message, line };
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { type Catalog, type CatalogEntry, isStreamSelected } from './catalog';
+import type { RunContext } from './context';
+import { RecordCounter } from './metrics';
+import { type State, withBookmark } from './state';
+import type { Stream, StreamContext } from './stream';
+import type { MessageWriter } from './writer';
+
+/** A cached ISO timestamp: `new Date().toISOString()` per record would dominate a fast tap. */
+class Clock {
+  private lastMs = 0;
+  private text = '';
+
+  now(): string {
+    const ms = Date.now();
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.text = new Date(ms).toISOString();
+    }
+    return this.text;
+  }
+}
+
+/**
+ * A Singer tap. Subclasses say what streams exist (`discover`) and how to read one
+ * (`createStream`); the SDK owns the sync loop, message order and STATE.
+ */
+export abstract class Tap<C = unknown> {
+  constructor(
+    readonly config: C,
+    readonly context: RunContext,
+  ) {}
+
+  /** Every stream the tap can emit, with discovered schemas and metadata (`--discover`). */
+  abstract discover(): Promise<CatalogEntry[]>;
+
+  /** The stream for one selected catalog entry. The entry's schema is what to emit. */
+  abstract createStream(entry: CatalogEntry): Stream | Promise<Stream>;
+
+  /**
+   * The entries to sync: the selected ones of the given catalog, or, without a catalog, every
+   * discovered stream (as singer taps do when run bare).
+   */
+  protected async entriesToSync(catalog: Catalog | undefined): Promise<CatalogEntry[]> {
+    if (catalog) return catalog.streams.filter(isStreamSelected);
+    return this.discover();
+  }
+
+  /** Runs a whole sync. Not meant to be overridden: it is what makes STATE trustworthy. */
+  async sync(catalog: Catalog | undefined, initialState: State, writer: MessageWriter): Promise<void> {
+    const { logger, signal } = this.context;
+    let state = initialState;
+    const entries = await this.entriesToSync(catalog);
+    if (entries.length === 0) logger.warn('no stream is selected: nothing to sync');
+    const clock = new Clock();
+    for (const entry of entries) {
+      signal.throwIfAborted();
+      const stream = await this.createStream(entry);
+      const streamLogger = logger.child(stream.name);
+      await writer.write({
+        type: 'SCHEMA',
+        stream: stream.name,
+        schema: stream.schema,
+        key_properties: stream.keyProperties,
+        ...(stream.replicationKey ? { bookmark_properties: [stream.replicationKey] } : {}),
+      });
+      const counter = new RecordCounter(stream.name, logger);
+      const context: StreamContext = {
+        bookmark: state.bookmarks?.[stream.stateKey],
+        setBookmark: async (bookmark) => {
+          state = withBookmark(state, stream.stateKey, bookmark);
+          await writer.write({ type: 'STATE', value: state });
+        },
+        logger: streamLogger,
+        signal,
+      };
+      for await (const record of stream.getRecords(context)) {
+        const pending = writer.writeRecord(stream.name, record, clock.now());
+        if (pending) await pending;
+        counter.increment();
+      }
+      counter.finish();
+    }
+    await writer.write({ type: 'STATE', value: state });
+    await writer.flush();
+  }
+}

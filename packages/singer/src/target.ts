@@ -1,0 +1,205 @@
+import type { Readable } from 'node:stream';
+
+import type { RunContext } from './context';
+import { InputError, SingerError } from './errors';
+import type { SchemaMessage } from './messages';
+import { RecordCounter } from './metrics';
+import { readMessages } from './reader';
+import type { Sink } from './sink';
+import { RecordValidator } from './validate';
+import type { MessageWriter } from './writer';
+
+interface StreamSlot {
+  sink: Sink;
+  schemaText: string;
+  validator: RecordValidator | undefined;
+  /** Undefined when the SCHEMA lists no properties: then every property is kept. */
+  properties: Set<string> | undefined;
+  warnedProperties: Set<string>;
+  counter: RecordCounter;
+}
+
+/**
+ * A Singer target. Subclasses create a sink per stream and say how to commit and roll back;
+ * the SDK owns the message loop and guarantees that a state value is printed only after every
+ * record that came before its STATE was drained and committed.
+ */
+export abstract class Target<C = unknown> {
+  // NOTE: the loop's own fields are ES private (#) so a subclass field of the same name
+  // can never overwrite them at run time, which TypeScript's `private` does not prevent.
+  /**
+   * Commit at every STATE (default). A target whose output only becomes durable at the end
+   * (one object per stream per run) sets this to false: it then commits once, at end of input,
+   * and prints the last state after that.
+   */
+  readonly commitOnState: boolean = true;
+
+  /** Validate each record against its stream's SCHEMA (default true). */
+  get validateRecords(): boolean {
+    return true;
+  }
+
+  readonly #slots = new Map<string, StreamSlot>();
+  #pendingState: { value: unknown; text: string } | undefined;
+  #lastEmittedText: string | undefined;
+  #uncommitted = false;
+
+  constructor(
+    readonly config: C,
+    readonly context: RunContext,
+  ) {}
+
+  /** A sink for a stream whose first SCHEMA just arrived. */
+  protected abstract createSink(schema: SchemaMessage): Promise<Sink>;
+
+  /** Makes everything drained since the last commit durable. */
+  protected abstract commit(): Promise<void>;
+
+  /** Undoes everything since the last commit. Called on failure and on SIGTERM/SIGINT. */
+  protected abstract rollback(): Promise<void>;
+
+  /** Called once before the first message (connect, say). */
+  protected async open(): Promise<void> {}
+
+  /** Called once at the end, after success or failure (disconnect, say). */
+  protected async close(): Promise<void> {}
+
+  /** The sinks created so far, by stream. */
+  protected get sinks(): ReadonlyMap<string, Sink> {
+    return new Map([...this.#slots].map(([name, slot]) => [name, slot.sink]));
+  }
+
+  /** Runs the whole input. Not meant to be overridden: it is what makes the state honest. */
+  async run(input: Readable, writer: MessageWriter): Promise<void> {
+    const { logger, signal } = this.context;
+    await this.open();
+    try {
+      for await (const { message, line } of readMessages(input, logger)) {
+        if (signal.aborted) break;
+        switch (message.type) {
+          case 'RECORD': {
+            const slot = this.#slots.get(message.stream);
+            if (!slot) {
+              throw new InputError('RECORD for a stream that has had no SCHEMA yet', {
+                stream: message.stream,
+                line,
+                code: 'RECORD_BEFORE_SCHEMA',
+                hint: 'The tap must send a SCHEMA message before the first RECORD of each stream',
+              });
+            }
+            const record = message.record;
+            const number = slot.counter.count + 1;
+            try {
+              this.#dropUnknownProperties(slot, record);
+              slot.validator?.validate(record);
+              const done = slot.sink.processRecord(record, {
+                line,
+                record: number,
+                version: message.version,
+                timeExtracted: message.time_extracted,
+              });
+              if (done) await done;
+            } catch (error) {
+              if (error instanceof SingerError) error.locate({ stream: message.stream, line, record: number });
+              throw error;
+            }
+            this.#uncommitted = true;
+            slot.counter.increment();
+            if (slot.sink.isFull) await slot.sink.drain();
+            break;
+          }
+          case 'SCHEMA':
+            await this.#acceptSchema(message);
+            break;
+          case 'STATE':
+            this.#pendingState = { value: message.value, text: JSON.stringify(message.value) };
+            if (this.commitOnState) await this.#checkpoint(writer);
+            break;
+          case 'ACTIVATE_VERSION': {
+            const slot = this.#slots.get(message.stream);
+            if (!slot) {
+              throw new InputError('ACTIVATE_VERSION for a stream that has had no SCHEMA yet', {
+                stream: message.stream,
+                line,
+                code: 'RECORD_BEFORE_SCHEMA',
+              });
+            }
+            await slot.sink.drain();
+            await slot.sink.activateVersion(message.version);
+            this.#uncommitted = true;
+            break;
+          }
+        }
+      }
+      signal.throwIfAborted();
+      await this.#checkpoint(writer);
+      for (const slot of this.#slots.values()) slot.counter.finish();
+    } catch (error) {
+      await this.rollback().catch((cause: unknown) => {
+        logger.debug(`rollback failed too: ${String(cause)}`);
+      });
+      throw error;
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Drain every sink, commit, then print the pending state value if it is new. */
+  async #checkpoint(writer: MessageWriter): Promise<void> {
+    for (const slot of this.#slots.values()) {
+      if (slot.sink.hasPending) await slot.sink.drain();
+    }
+    if (this.#uncommitted) {
+      this.context.signal.throwIfAborted();
+      await this.commit();
+      this.#uncommitted = false;
+    }
+    const state = this.#pendingState;
+    if (state && state.text !== this.#lastEmittedText) {
+      await writer.writeStateValue(state.value);
+      this.#lastEmittedText = state.text;
+    }
+  }
+
+  async #acceptSchema(schema: SchemaMessage): Promise<void> {
+    const existing = this.#slots.get(schema.stream);
+    const schemaText = JSON.stringify([schema.schema, schema.key_properties]);
+    if (existing) {
+      if (existing.schemaText === schemaText) return;
+      if (existing.sink.hasPending) await existing.sink.drain();
+      await existing.sink.updateSchema(schema);
+      Object.assign(existing, this.#describeSchema(schema), { schemaText });
+      return;
+    }
+    const sink = await this.createSink(schema);
+    this.#slots.set(schema.stream, {
+      sink,
+      schemaText,
+      ...this.#describeSchema(schema),
+      warnedProperties: new Set(),
+      counter: new RecordCounter(schema.stream, this.context.logger),
+    });
+  }
+
+  #describeSchema(schema: SchemaMessage): Pick<StreamSlot, 'validator' | 'properties'> {
+    return {
+      validator: this.validateRecords ? new RecordValidator(schema.stream, schema.schema) : undefined,
+      properties: schema.schema.properties ? new Set(Object.keys(schema.schema.properties)) : undefined,
+    };
+  }
+
+  #dropUnknownProperties(slot: StreamSlot, record: Record<string, unknown>): void {
+    const known = slot.properties;
+    if (!known) return;
+    for (const key in record) {
+      if (known.has(key)) continue;
+      delete record[key];
+      if (!slot.warnedProperties.has(key)) {
+        slot.warnedProperties.add(key);
+        this.context.logger.warn(
+          `stream ${JSON.stringify(slot.sink.stream)}: property ${JSON.stringify(key)} is not in the stream's SCHEMA; dropping it`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import type { Writable } from 'node:stream';
+
+import { stringifyExactJson } from './exact-json';
+import type { Message } from './messages';
+
+const FLUSH_AT = 64 * 1024;
+
+/**
+ * The only code that writes Singer output. Lines are gathered into chunks of about 64 KiB
+ * (one syscall each instead of one per message) and every write honours backpressure: when
+ * the destination's buffer is full, the returned promise resolves only on 'drain'.
+ */
+export class MessageWriter {
+  private buffer: string[] = [];
+  private buffered = 0;
+  private failure: Error | undefined;
+  private draining: Promise<void> | undefined;
+  private readonly recordPrefixes = new Map<string, string>();
+
+  constructor(private readonly out: Writable = process.stdout) {
+    out.on('error', (error: Error) => {
+      this.failure = error;
+    });
+  }
+
+  /** Queues one line (without its newline). Await the result when it is a promise. */
+  writeLine(line: string): Promise<void> | undefined {
+    this.buffer.push(line, '\n');
+    this.buffered += line.length + 1;
+    return this.buffered >= FLUSH_AT ? this.flushBuffer() : undefined;
+  }
+
+  write(message: Message): Promise<void> | undefined {
+    return this.writeLine(stringifyExactJson(message));
+  }
+
+  /** A RECORD, serialised without building a message object per record. */
+  writeRecord(stream: string, record: Record<string, unknown>, timeExtracted?: string): Promise<void> | undefined {
+    let prefix = this.recordPrefixes.get(stream);
+    if (prefix === undefined) {
+      prefix = `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":`;
+      this.recordPrefixes.set(stream, prefix);
+    }
+    const suffix = timeExtracted === undefined ? '}' : `,"time_extracted":"${timeExtracted}"}`;
+    return this.writeLine(prefix + stringifyExactJson(record) + suffix);
+  }
+
+  /** A target's output: the bare JSON of a state value, flushed at once (Meltano reads it live). */
+  async writeStateValue(value: unknown): Promise<void> {
+    await this.writeLine(stringifyExactJson(value));
+    await this.flush();
+  }
+
+  /** Writes everything queued and waits until the destination accepted it. */
+  async flush(): Promise<void> {
+    await this.flushBuffer();
+  }
+
+  private async flushBuffer(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.buffered > 0) {
+      const chunk = this.buffer.join('');
+      this.buffer = [];
+      this.buffered = 0;
+      // Written at once, so output order never depends on who awaits what.
+      if (!this.out.write(chunk) && this.draining === undefined) {
+        this.draining = this.waitForDrain().finally(() => {
+          this.draining = undefined;
+        });
+      }
+    }
+    if (this.draining !== undefined) await this.draining;
+    if (this.failure) throw this.failure;
+  }
+
+  private waitForDrain(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        this.out.off('error', onError);
+        this.out.off('close', onClose);
+        resolve();
+      };
+      const onError = (error: Error): void => {
+        this.out.off('drain', onDrain);
+        this.out.off('close', onClose);
+        reject(error);
+      };
+      const onClose = (): void => {
+        this.out.off('drain', onDrain);
+        this.out.off('error', onError);
+        reject(this.failure ?? new Error('output closed'));
+      };
+      this.out.once('drain', onDrain);
+      this.out.once('error', onError);
+      this.out.once('close', onClose);
+    });
+  }
+}
