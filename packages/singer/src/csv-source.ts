@@ -24,7 +24,7 @@ import { createGunzip } from 'node:zlib';
 
 import { CsvError, parse, type Parser } from 'csv-parse';
 
-import { RecordError, SingerError } from './errors';
+import { ConfigError, RecordError, SingerError } from './errors';
 
 export interface CsvOptions {
   /** The field delimiter, one character (default `,`). */
