@@ -5,10 +5,12 @@ export { isLosslessNumber, LosslessNumber };
 /**
  * A line may hold a number that a double cannot represent exactly: a long run of digits
  * (integers beyond 2^53, decimals with more than 15 significant digits) or a huge exponent
- * (`1e400` would become Infinity). Only such lines take the slow lossless parser; the check
- * may also fire on long digit runs inside strings, which costs speed, never exactness.
+ * (`1e400` would become Infinity). Only such lines take the slow lossless parser. The check
+ * looks at number tokens only (after `:`, `,` or `[`), so hex ids and timestamps inside
+ * strings don't trigger it; string content that happens to look like `:1234567890123456`
+ * may, which costs speed, never exactness.
  */
-const RISKY_NUMBER = /[0-9][0-9.]{15}|[eE][+-]?[0-9]{3}/;
+const RISKY_NUMBER = /[:,[]\s*-?\d(?:[\d.]{15}|[\d.]*[eE][+-]?\d{3})/;
 
 function parseNumber(text: string): number | LosslessNumber {
   return isSafeNumber(text) ? Number(text) : new LosslessNumber(text);

@@ -30,14 +30,16 @@ export interface ReadMessage {
 }
 
 /**
- * Reads Singer messages, one JSON object per line, with their line numbers. Blank lines are
- * skipped; a message of an unknown type is skipped with one warning per type; a line that is
- * not JSON, or not a message, is an `InputError` naming the line.
+ * Reads Singer messages, one JSON object per line, with their line numbers, in batches (one
+ * per input chunk) so the consumer loops synchronously instead of awaiting every message.
+ * Blank lines are skipped; a message of an unknown type is skipped with one warning per type;
+ * a line that is not JSON, or not a message, is an `InputError` naming the line.
  */
-export async function* readMessages(input: Readable, logger: Logger): AsyncGenerator<ReadMessage> {
+export async function* readMessageBatches(input: Readable, logger: Logger): AsyncGenerator<ReadMessage[]> {
   const warned = new Set<string>();
   let line = 0;
   for await (const batch of readLineBatches(input)) {
+    const messages: ReadMessage[] = [];
     for (let text of batch) {
       line += 1;
       if (text.endsWith('\r')) text = text.slice(0, -1);
@@ -62,7 +64,13 @@ export async function* readMessages(input: Readable, logger: Logger): AsyncGener
         }
         continue;
       }
-      yield { message, line };
+      messages.push({ message, line });
     }
+    if (messages.length > 0) yield messages;
   }
+}
+
+/** `readMessageBatches`, one message at a time. */
+export async function* readMessages(input: Readable, logger: Logger): AsyncGenerator<ReadMessage> {
+  for await (const batch of readMessageBatches(input, logger)) yield* batch;
 }

@@ -4,7 +4,7 @@ import type { RunContext } from './context';
 import { InputError, SingerError } from './errors';
 import type { SchemaMessage } from './messages';
 import { RecordCounter } from './metrics';
-import { readMessages } from './reader';
+import { readMessageBatches } from './reader';
 import type { Sink } from './sink';
 import { RecordValidator } from './validate';
 import type { MessageWriter } from './writer';
@@ -74,60 +74,62 @@ export abstract class Target<C = unknown> {
     const { logger, signal } = this.context;
     await this.open();
     try {
-      for await (const { message, line } of readMessages(input, logger)) {
+      for await (const batch of readMessageBatches(input, logger)) {
         if (signal.aborted) break;
-        switch (message.type) {
-          case 'RECORD': {
-            const slot = this.#slots.get(message.stream);
-            if (!slot) {
-              throw new InputError('RECORD for a stream that has had no SCHEMA yet', {
-                stream: message.stream,
-                line,
-                code: 'RECORD_BEFORE_SCHEMA',
-                hint: 'The tap must send a SCHEMA message before the first RECORD of each stream',
-              });
+        for (const { message, line } of batch) {
+          switch (message.type) {
+            case 'RECORD': {
+              const slot = this.#slots.get(message.stream);
+              if (!slot) {
+                throw new InputError('RECORD for a stream that has had no SCHEMA yet', {
+                  stream: message.stream,
+                  line,
+                  code: 'RECORD_BEFORE_SCHEMA',
+                  hint: 'The tap must send a SCHEMA message before the first RECORD of each stream',
+                });
+              }
+              const record = message.record;
+              const number = slot.counter.count + 1;
+              try {
+                this.#dropUnknownProperties(slot, record);
+                slot.validator?.validate(record);
+                const done = slot.sink.processRecord(record, {
+                  line,
+                  record: number,
+                  version: message.version,
+                  timeExtracted: message.time_extracted,
+                });
+                if (done) await done;
+              } catch (error) {
+                if (error instanceof SingerError) error.locate({ stream: message.stream, line, record: number });
+                throw error;
+              }
+              this.#uncommitted = true;
+              slot.counter.increment();
+              if (slot.sink.isFull) await slot.sink.drain();
+              break;
             }
-            const record = message.record;
-            const number = slot.counter.count + 1;
-            try {
-              this.#dropUnknownProperties(slot, record);
-              slot.validator?.validate(record);
-              const done = slot.sink.processRecord(record, {
-                line,
-                record: number,
-                version: message.version,
-                timeExtracted: message.time_extracted,
-              });
-              if (done) await done;
-            } catch (error) {
-              if (error instanceof SingerError) error.locate({ stream: message.stream, line, record: number });
-              throw error;
+            case 'SCHEMA':
+              await this.#acceptSchema(message);
+              break;
+            case 'STATE':
+              this.#pendingState = { value: message.value, text: JSON.stringify(message.value) };
+              if (this.commitOnState) await this.#checkpoint(writer);
+              break;
+            case 'ACTIVATE_VERSION': {
+              const slot = this.#slots.get(message.stream);
+              if (!slot) {
+                throw new InputError('ACTIVATE_VERSION for a stream that has had no SCHEMA yet', {
+                  stream: message.stream,
+                  line,
+                  code: 'RECORD_BEFORE_SCHEMA',
+                });
+              }
+              await slot.sink.drain();
+              await slot.sink.activateVersion(message.version);
+              this.#uncommitted = true;
+              break;
             }
-            this.#uncommitted = true;
-            slot.counter.increment();
-            if (slot.sink.isFull) await slot.sink.drain();
-            break;
-          }
-          case 'SCHEMA':
-            await this.#acceptSchema(message);
-            break;
-          case 'STATE':
-            this.#pendingState = { value: message.value, text: JSON.stringify(message.value) };
-            if (this.commitOnState) await this.#checkpoint(writer);
-            break;
-          case 'ACTIVATE_VERSION': {
-            const slot = this.#slots.get(message.stream);
-            if (!slot) {
-              throw new InputError('ACTIVATE_VERSION for a stream that has had no SCHEMA yet', {
-                stream: message.stream,
-                line,
-                code: 'RECORD_BEFORE_SCHEMA',
-              });
-            }
-            await slot.sink.drain();
-            await slot.sink.activateVersion(message.version);
-            this.#uncommitted = true;
-            break;
           }
         }
       }
