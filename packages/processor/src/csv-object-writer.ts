@@ -1,0 +1,171 @@
+import { once } from 'node:events';
+import { PassThrough, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { isLosslessNumber, LoadError, type Logger, stringifyExactJson } from '@singer-ts/singer';
+import { stringify } from 'csv-stringify';
+
+/** One CSV field: text, or null for SQL NULL. */
+export type CsvField = string | null;
+
+export interface CsvObjectWriterOptions {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly key: string;
+  readonly columns: readonly string[];
+  readonly gzip: boolean;
+  readonly logger: Logger;
+  /** Bytes per multipart part (default and minimum 5 MiB, S3's floor). */
+  readonly partSize?: number;
+  /** Parts uploaded at once (default 4); with `partSize` it bounds memory. */
+  readonly queueSize?: number;
+}
+
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+/**
+ * A value's CSV text. Null (and an absent value) is an unquoted empty field, which
+ * PostgreSQL's `COPY … CSV` (and tap-minio-csv) read as NULL; the empty string is written as
+ * `""`, read back as the empty string. Numbers keep their exact digits; objects and arrays
+ * are JSON.
+ */
+export function toCsvField(value: unknown): CsvField {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (isLosslessNumber(value)) return value.value;
+  return stringifyExactJson(value);
+}
+
+/**
+ * csv-stringify settings for RFC 4180: CRLF line ends, quotes doubled, a field quoted when it
+ * holds a delimiter, quote or line break, and the empty string quoted so it stays distinct
+ * from NULL. Formula escaping stays off: it would change the data.
+ */
+function createStringifier(columns: readonly string[]): Transform {
+  return stringify({
+    header: true,
+    columns: [...columns],
+    record_delimiter: '\r\n',
+    // NOTE: csv-stringify only quotes embedded line breaks by default when record_delimiter
+    // is left unset; with an explicit one it must be asked to.
+    quote_record_delimiter: true,
+    cast: { string: (value) => (value === '' ? { value: '', quoted_empty: true } : value) },
+  });
+}
+
+/**
+ * Writes one CSV object to S3 as a stream: csv-stringify → (gzip) → a lib-storage multipart
+ * `Upload`, joined with `pipeline()` so an error in any stage tears down all of them. Memory
+ * is bounded by the part size × queue size, whatever the object's size.
+ *
+ * The object becomes visible only when `finish()` completes the upload. `abort()` (or any
+ * failure) aborts the multipart upload, so nothing half-written is ever left.
+ */
+export class CsvObjectWriter {
+  readonly key: string;
+  private readonly stringifier: Transform;
+  private readonly completion: Promise<void>;
+  private failure: Error | undefined;
+  private rowCount = 0;
+  private settled = false;
+
+  constructor(private readonly options: CsvObjectWriterOptions) {
+    this.key = options.key;
+    this.stringifier = createStringifier(options.columns);
+    const body = new PassThrough();
+    const stages: NodeJS.ReadWriteStream[] = options.gzip ? [createGzip()] : [];
+    const upload = new Upload({
+      client: options.client,
+      params: {
+        Bucket: options.bucket,
+        Key: options.key,
+        Body: body,
+        ContentType: options.gzip ? 'application/gzip' : 'text/csv; charset=utf-8',
+      },
+      partSize: Math.max(options.partSize ?? MIN_PART_SIZE, MIN_PART_SIZE),
+      queueSize: options.queueSize ?? 4,
+      // lib-storage aborts the multipart upload itself when the body fails.
+      leavePartsOnError: false,
+    });
+    upload.on('httpUploadProgress', (progress) => {
+      options.logger.debug(`s3://${options.bucket}/${options.key}: part ${progress.part ?? 1} uploaded`);
+    });
+    const piped = pipeline([this.stringifier, ...stages, body]);
+    const uploaded = upload.done().then(
+      () => undefined,
+      (error: unknown) => {
+        // The upload failed on its own (S3 refused a part, say): stop the writers too.
+        this.stringifier.destroy(error as Error);
+        throw error;
+      },
+    );
+    this.completion = Promise.all([piped, uploaded]).then(
+      () => undefined,
+      (error: unknown) => {
+        this.failure ??= error as Error;
+        throw error;
+      },
+    );
+    // Observed through finish()/abort(); an unobserved rejection must not crash the process.
+    this.completion.catch(() => undefined);
+  }
+
+  /** Rows written so far (the header not counted). */
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  /**
+   * Writes one row (fields in column order). Returns a promise only when the stream is full:
+   * the caller awaits it before writing more, which carries S3's pace back to stdin.
+   */
+  write(row: readonly CsvField[], signal?: AbortSignal): Promise<void> | undefined {
+    if (this.failure) throw this.wrap(this.failure);
+    this.rowCount += 1;
+    if (this.stringifier.write(row)) return undefined;
+    return once(this.stringifier, 'drain', { signal }).then(
+      () => undefined,
+      (error: unknown) => {
+        throw this.wrap(this.failure ?? (error as Error));
+      },
+    );
+  }
+
+  /** Ends the CSV and completes the upload: the object is visible when this resolves. */
+  async finish(): Promise<void> {
+    if (this.failure) throw this.wrap(this.failure);
+    this.stringifier.end();
+    try {
+      await this.completion;
+    } catch (error) {
+      throw this.wrap(error as Error);
+    } finally {
+      this.settled = true;
+    }
+  }
+
+  /**
+   * Stops writing and aborts the multipart upload (no object is created). Resolves once S3
+   * has been told, so a process exiting right after leaves no upload behind. Never throws.
+   */
+  async abort(reason = 'aborted'): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    this.failure ??= new Error(reason);
+    this.stringifier.destroy(this.failure);
+    await this.completion.catch(() => undefined);
+  }
+
+  private wrap(error: Error): Error {
+    if (error instanceof LoadError) return error;
+    return new LoadError(`writing s3://${this.options.bucket}/${this.key} failed: ${error.message}`, {
+      cause: error,
+      code: 'S3_UPLOAD_FAILED',
+      hint: 'Check the S3 endpoint, bucket and credentials; the run can be repeated',
+    });
+  }
+}
