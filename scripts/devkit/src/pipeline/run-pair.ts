@@ -40,6 +40,7 @@ interface Watched {
 }
 
 const METRIC = /METRIC: (\{.*\})$/;
+const KILL_AFTER_MS = 30_000;
 
 /** Forwards a child's stderr line by line and remembers its last ERROR line. */
 function watch(child: ChildProcess, name: string, log: (line: string) => void, onMetric?: (metric: Record<string, unknown>) => void): Watched {
@@ -102,9 +103,17 @@ export async function runPair(options: PairOptions): Promise<PairResult> {
   tapProcess.stdout.pipe(targetProcess.stdin, { end: false });
 
   const tapCode = await tapWatch.exitCode;
-  if (tapCode !== 0) targetProcess.kill('SIGTERM');
   tapProcess.stdout.unpipe(targetProcess.stdin);
-  targetProcess.stdin.end();
+  if (tapCode === 0) {
+    targetProcess.stdin.end();
+  } else {
+    // NOTE: the input stays open: closing it too would race the signal, and a target that
+    // saw end of input first would commit the failed tap's tail. The target ends its own
+    // input on SIGTERM; one that ignores it is killed.
+    targetProcess.kill('SIGTERM');
+    const killer = setTimeout(() => targetProcess.kill('SIGKILL'), KILL_AFTER_MS);
+    void targetWatch.exitCode.then(() => clearTimeout(killer));
+  }
   const targetCode = await targetWatch.exitCode;
 
   let stateChanged = false;
