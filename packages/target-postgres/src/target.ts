@@ -1,0 +1,76 @@
+import { type RunContext, type SchemaMessage, Target } from '@singer-ts/singer';
+
+import type { TargetPostgresConfig } from './config';
+import { PgSession } from './pg-session';
+import { PostgresSink, withDeletedAt } from './sink';
+import { TableManager } from './table-manager';
+
+/**
+ * Loads Singer streams into PostgreSQL over one connection. Everything between two STATE
+ * messages runs in one transaction across all streams; the SDK drains every sink and calls
+ * `commit()` before it prints the state value, and `rollback()` on failure or a signal.
+ */
+export class TargetPostgres extends Target<TargetPostgresConfig> {
+  private readonly session: PgSession;
+  private readonly tables: TableManager;
+  private readonly runStartedAt = new Date();
+  private readonly created: PostgresSink[] = [];
+
+  constructor(config: TargetPostgresConfig, context: RunContext) {
+    super(config, context);
+    const { password } = config.connection;
+    if (password !== undefined) context.redactor.add(password);
+    this.session = new PgSession(config.connection, context.logger);
+    this.tables = new TableManager(this.session);
+  }
+
+  override get validateRecords(): boolean {
+    return this.config.validateRecords;
+  }
+
+  protected override async open(): Promise<void> {
+    await this.session.connect();
+    this.context.logger.info(`connected to PostgreSQL at ${this.session.describe()}, schema ${JSON.stringify(this.config.defaultTargetSchema)}`);
+  }
+
+  protected override async createSink(schema: SchemaMessage): Promise<PostgresSink> {
+    const { config } = this;
+    // The SDK drops record properties the SCHEMA lacks; `_sdc_deleted_at` must survive for these.
+    withDeletedAt(schema, config.hardDelete || config.addRecordMetadata);
+    const sink = new PostgresSink(
+      schema,
+      this.context,
+      this.session,
+      this.tables,
+      {
+        targetSchema: config.defaultTargetSchema,
+        loadMethod: config.loadMethod,
+        addRecordMetadata: config.addRecordMetadata,
+        hardDelete: config.hardDelete,
+        sanitizeNullTextCharacters: config.sanitizeNullTextCharacters,
+        batchSizeRows: config.batchSizeRows,
+        runStartedAt: this.runStartedAt,
+      },
+      this.created.length + 1,
+    );
+    this.created.push(sink);
+    this.context.logger.info(
+      `stream ${JSON.stringify(schema.stream)} → ${sink.qualifiedTable} (${sink.loadMethod}${config.loadMethod === 'overwrite' ? ', overwrite' : ''})`,
+    );
+    return sink;
+  }
+
+  protected override async commit(): Promise<void> {
+    await this.session.commit();
+  }
+
+  protected override async rollback(): Promise<void> {
+    for (const sink of this.created) await sink.abort();
+    this.tables.reset();
+    await this.session.rollback();
+  }
+
+  protected override async close(): Promise<void> {
+    await this.session.close();
+  }
+}
