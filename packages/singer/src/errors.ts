@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'VALUE_NOT_TIME'
   | 'VALUE_NOT_NULLABLE'
   | 'VALUE_HAS_NUL'
+  | 'VALUE_NOT_OBJECT'
+  | 'VALUE_NOT_ARRAY'
   | 'CSV_INVALID'
   | 'CSV_RAGGED_ROW'
   | 'CSV_BAD_HEADER'

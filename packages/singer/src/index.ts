@@ -13,9 +13,13 @@ export {
 } from './catalog';
 export type { ConnectorIo, ConnectorSpec } from './cli';
 export { executeConnector, runTap, runTarget } from './cli';
+export type { CsvConverter, ValueCoercer } from './coerce';
+export { compileCoercer, compileCsvConverter, readBoolean, readInteger, readNumber } from './coerce';
 export type { EnvFallbacks, LoadConfigOptions } from './config';
 export { applyEnvFallbacks, createAjv, deepFreeze, describeAjvError, loadConfig, readJsonFile } from './config';
 export type { RunContext } from './context';
+export type { CsvFile, CsvOptions, CsvRow } from './csv-source';
+export { maybeGunzip, openCsv } from './csv-source';
 export { isDate, isDateTime, isTime } from './datetime';
 export type { ErrorCode, ErrorLocation, SingerErrorOptions } from './errors';
 export {
@@ -44,6 +48,8 @@ export { toMessage } from './messages';
 export { RecordCounter } from './metrics';
 export type { ReadMessage } from './reader';
 export { readLineBatches, readMessages } from './reader';
+export type { InferOptions } from './schema-infer';
+export { inferSchema, SchemaInferrer } from './schema-infer';
 export { schemaTypes, secretPaths } from './schema-keywords';
 export type { RecordPosition } from './sink';
 export { DEFAULT_BATCH_SIZE, Sink } from './sink';
