@@ -1,1 +1,42 @@
-export {};
+export type { TableSpec, TapMinioCsvConfig } from './config';
+export {
+  CONFIG_ENV,
+  CONFIG_SCHEMA,
+  DEFAULT_REGION,
+  DEFAULT_SAMPLE_SIZE,
+  normalizeConfig,
+  parseInstant,
+  parseNameList,
+  parseTables,
+} from './config';
+export type { CsvObjectStreamOptions } from './csv-object-stream';
+export { CsvObjectStream } from './csv-object-stream';
+export type { ObjectRecordsOptions } from './csv-records';
+export {
+  readObjectRecords,
+  SDC_COLUMNS,
+  SDC_SCHEMAS,
+  SDC_SOURCE_BUCKET,
+  SDC_SOURCE_FILE,
+  SDC_SOURCE_LINENO,
+} from './csv-records';
+export type { DiscoverOptions } from './discovery';
+export { discoverTable } from './discovery';
+export type { Bookmark, BookmarkValue, ObjectFilter, PlanOptions, SyncPlan } from './object-lister';
+export {
+  advanceBookmark,
+  compareObjects,
+  formatInstant,
+  isRead,
+  isWanted,
+  listTableObjects,
+  parseBookmark,
+  planSync,
+  toBookmarkValue,
+} from './object-lister';
+export type { ObjectRef, ObjectStore } from './object-store';
+export { toWholeSecond } from './object-store';
+export { createS3Client, MAX_ATTEMPTS } from './s3-client';
+export { S3ObjectStore, toSourceError } from './s3-object-store';
+export { spec } from './spec';
+export { TapMinioCsv } from './tap';

@@ -1,0 +1,87 @@
+import { type CatalogEntry, Stream, type StreamContext } from '@singer-ts/singer';
+
+import type { TableSpec } from './config';
+import { readObjectRecords } from './csv-records';
+import {
+  advanceBookmark,
+  type Bookmark,
+  formatInstant,
+  parseBookmark,
+  planSync,
+  toBookmarkValue,
+} from './object-lister';
+import type { ObjectStore } from './object-store';
+
+export interface CsvObjectStreamOptions {
+  readonly table: TableSpec;
+  readonly store: ObjectStore;
+  readonly startDate?: Date | undefined;
+}
+
+/**
+ * One configured table: its CSV objects, oldest first, as one stream. After each object a
+ * STATE records it as read (see `object-lister.ts` for the bookmark), so a failed or stopped
+ * run resumes at the first object it had not finished.
+ */
+export class CsvObjectStream extends Stream {
+  private readonly table: TableSpec;
+  private readonly store: ObjectStore;
+  private readonly startDate: Date | undefined;
+  /** Columns already warned about, so a thousand objects give one warning per column. */
+  private readonly reportedUnknown = new Set<string>();
+
+  constructor(entry: CatalogEntry, options: CsvObjectStreamOptions) {
+    super(entry);
+    this.table = options.table;
+    this.store = options.store;
+    this.startDate = options.startDate;
+  }
+
+  override async *getRecords(context: StreamContext): AsyncIterable<Record<string, unknown>> {
+    const { logger, signal } = context;
+    let bookmark: Bookmark | undefined = parseBookmark(context.bookmark, this.name);
+    const plan = await planSync(this.store, this.table, { startDate: this.startDate, bookmark, signal });
+    const since = bookmark ? ` after ${formatInstant(bookmark.modifiedSince)}` : '';
+    logger.info(`${plan.objects.length} object(s) to read${since} under ${this.store.describe(this.table.searchPrefix)}`);
+    if (plan.deferred > 0) {
+      logger.info(
+        `${plan.deferred} object(s) modified at or after ${formatInstant(plan.cutoff)} (this sync's start) are left for the next sync`,
+      );
+    }
+    const knownColumns = new Set(Object.keys(this.entry.schema.properties ?? {}));
+    const properties = this.schema.properties ?? {};
+    for (const ref of plan.objects) {
+      signal.throwIfAborted();
+      const file = this.store.describe(ref.key);
+      if (ref.size === 0) {
+        logger.info(`${file} is empty (0 bytes): skipped`);
+      } else {
+        const body = await this.store.read(ref, signal);
+        if (body === undefined) {
+          logger.warn(`${file} was deleted after it was listed: skipped`);
+        } else {
+          logger.debug(`reading ${file} (${ref.size} bytes, modified ${formatInstant(ref.lastModified)})`);
+          yield* readObjectRecords(body, {
+            stream: this.name,
+            bucket: this.store.bucket,
+            key: ref.key,
+            file,
+            delimiter: this.table.delimiter,
+            properties,
+            knownColumns,
+            onUnknownColumns: (columns) => {
+              const fresh = columns.filter((column) => !this.reportedUnknown.has(column));
+              if (fresh.length === 0) return;
+              for (const column of fresh) this.reportedUnknown.add(column);
+              logger.warn(
+                `${file} has column(s) the catalog does not know, not emitted: ${fresh.map((c) => JSON.stringify(c)).join(', ')} (run discovery again to include them)`,
+              );
+            },
+          });
+        }
+      }
+      bookmark = advanceBookmark(bookmark, ref);
+      await context.setBookmark(toBookmarkValue(bookmark));
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * One CSV object's bytes to records: the CSV path, free of S3 so it is tested on local streams.
+ * CSV rules (COPY's, see `openCsv`) and value conversion (`compileCsvConverter`) are the SDK's;
+ * this adds the `_sdc_source_*` columns and says where each error happened.
+ */
+import type { Readable } from 'node:stream';
+
+import { compileCsvConverter, type JsonSchema, openCsv, SingerError } from '@singer-ts/singer';
+
+/** The bucket an object came from. */
+export const SDC_SOURCE_BUCKET = '_sdc_source_bucket';
+/** The object's key. */
+export const SDC_SOURCE_FILE = '_sdc_source_file';
+/** The line of the object where the record starts (the header is line 1). */
+export const SDC_SOURCE_LINENO = '_sdc_source_lineno';
+
+export const SDC_COLUMNS: readonly string[] = [SDC_SOURCE_BUCKET, SDC_SOURCE_FILE, SDC_SOURCE_LINENO];
+
+/** The schemas of the `_sdc_source_*` columns, as discovery writes them. */
+export const SDC_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
+  [SDC_SOURCE_BUCKET]: { type: 'string' },
+  [SDC_SOURCE_FILE]: { type: 'string' },
+  [SDC_SOURCE_LINENO]: { type: 'integer' },
+};
+
+export interface ObjectRecordsOptions {
+  readonly stream: string;
+  readonly bucket: string;
+  readonly key: string;
+  /** How errors name the object (`s3://bucket/key`). */
+  readonly file: string;
+  readonly delimiter: string;
+  /** The properties to emit (the catalog's selected ones), `_sdc_source_*` included or not. */
+  readonly properties: Readonly<Record<string, JsonSchema>>;
+  /** Called once per object with header columns the catalog does not know at all. */
+  readonly onUnknownColumns?: (columns: string[]) => void;
+  /** Every property of the catalog, selected or not: columns outside it are "unknown". */
+  readonly knownColumns?: ReadonlySet<string>;
+}
+
+/**
+ * Reads one object's CSV and yields its records, converted to the catalog's types. Every error
+ * names the stream, the object, the line and (for values) the column and value.
+ */
+export async function* readObjectRecords(
+  body: Readable | AsyncIterable<Buffer>,
+  options: ObjectRecordsOptions,
+): AsyncGenerator<Record<string, unknown>> {
+  const where = { stream: options.stream, file: options.file };
+  const csv = await openCsv(body, { delimiter: options.delimiter, file: options.file, stream: options.stream });
+  try {
+    const header = csv.header;
+    // Nothing but blank lines: no header, no rows.
+    if (header.length === 0) return;
+    if (options.onUnknownColumns && options.knownColumns) {
+      const known = options.knownColumns;
+      const unknown = header.filter((name) => !known.has(name));
+      if (unknown.length > 0) options.onUnknownColumns(unknown);
+    }
+    const dataProperties: Record<string, JsonSchema> = {};
+    for (const [name, schema] of Object.entries(options.properties)) {
+      if (!SDC_COLUMNS.includes(name)) dataProperties[name] = schema;
+    }
+    let convert;
+    try {
+      convert = compileCsvConverter(dataProperties, header);
+    } catch (error) {
+      // A column the object lacks, which the catalog says may not be null.
+      if (error instanceof SingerError) error.locate({ ...where, line: 1 });
+      throw error;
+    }
+    const withBucket = SDC_SOURCE_BUCKET in options.properties;
+    const withFile = SDC_SOURCE_FILE in options.properties;
+    const withLine = SDC_SOURCE_LINENO in options.properties;
+    for await (const row of csv.rows) {
+      let record: Record<string, unknown>;
+      try {
+        record = convert(row.fields);
+      } catch (error) {
+        if (error instanceof SingerError) error.locate({ ...where, line: row.line });
+        throw error;
+      }
+      if (withBucket) record[SDC_SOURCE_BUCKET] = options.bucket;
+      if (withFile) record[SDC_SOURCE_FILE] = options.key;
+      if (withLine) record[SDC_SOURCE_LINENO] = row.line;
+      yield record;
+    }
+  } finally {
+    csv.close();
+  }
+}
