@@ -53,8 +53,9 @@ export class RecordValidator {
     schema: JsonSchema,
   ) {
     // Records may carry properties the schema lacks; the target drops them with a warning.
-    const { additionalProperties: _ignored, ...rest } = schema;
-    this.check = RecordValidator.ajv.compile({ ...rest, type: 'object' });
+    const rest: JsonSchema = { ...schema, type: 'object' };
+    delete rest.additionalProperties;
+    this.check = RecordValidator.ajv.compile(rest);
   }
 
   /** Throws a `RecordError` naming the column and value of the first problem. */
