@@ -103,13 +103,15 @@ export class CsvObjectWriter {
         throw error;
       },
     );
-    this.completion = Promise.all([piped, uploaded]).then(
-      () => undefined,
-      (error: unknown) => {
-        this.failure ??= error as Error;
-        throw error;
-      },
-    );
+    // Both must settle, not just the first to fail: only when the upload's promise settles has
+    // lib-storage sent AbortMultipartUpload for the parts already stored.
+    this.completion = Promise.allSettled([uploaded, piped]).then((outcomes) => {
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) {
+        this.failure ??= failed.reason as Error;
+        throw failed.reason;
+      }
+    });
     // Observed through finish()/abort(); an unobserved rejection must not crash the process.
     this.completion.catch(() => undefined);
   }

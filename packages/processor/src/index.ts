@@ -1,1 +1,13 @@
-export {};
+export { main, PROCESSOR_SPEC } from './cli';
+export type { Compression, ProcessorConfig } from './config';
+export { CONFIG_ENV, CONFIG_SCHEMA, DEFAULT_REGION, normalizeConfig } from './config';
+export { CsvObjectSink } from './csv-object-sink';
+export type { CsvField, CsvObjectWriterOptions } from './csv-object-writer';
+export { CsvObjectWriter, MIN_PART_SIZE, toCsvField } from './csv-object-writer';
+export type { KeyTemplateRun, KeyVariable } from './key-template';
+export { checkKeyTemplate, DEFAULT_KEY_TEMPLATE, KEY_VARIABLES, renderKey } from './key-template';
+export type { ProcessorOptions } from './processor';
+export { Processor, STAGING_PREFIX } from './processor';
+export type { Rule, RuleContext, RuleOptions, RuleSet, RuleStep } from './rules';
+export { compileStreamRules, parseRules, STEP_NAMES } from './rules';
+export { createS3Client } from './s3-client';

@@ -1,0 +1,304 @@
+/**
+ * `npm run bench:processor [-- --rows N] [-- --keep]`: the processor against its floor.
+ *
+ * An order_items-shaped Singer stream of N records (default 1,000,000), as tap-kaggle emits it,
+ * is written to a file, then:
+ *  (b) `processor < file` with the Olist rules (`singer-config/processor.json`) into a local
+ *      S3 server: parse, validate, clean, CSV, multipart upload, copy into place;
+ *  (a) floor: the same CSV bytes (the object (b) wrote, downloaded to disk) uploaded with
+ *      lib-storage's `Upload` from a file stream, same part size and queue (a child process).
+ * Each child reports its peak RSS (`process.resourceUsage().maxRSS`) through a `--require`d
+ * probe, so the figures are the real executables'. Goals: (b) ≤ 2× (a); < 150 MB.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+
+import { startS3 } from '../local-services';
+
+const ROOT = resolve(__dirname, '../../../..');
+const PROCESSOR_BIN = join(ROOT, 'packages/processor/bin/processor.js');
+const OLIST_CONFIG = join(ROOT, 'singer-config/processor.json');
+const BUCKET = 'bench-processor';
+const FLOOR_KEY = 'floor/order_items.csv';
+const PART_SIZE = 5 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+const MB = 1024 * 1024;
+
+interface Options {
+  rows: number;
+  keep: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { rows: 1_000_000, keep: false };
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i];
+    if (arg === '--rows') options.rows = Number(argv[++i]);
+    else if (arg?.startsWith('--rows=')) options.rows = Number(arg.slice('--rows='.length));
+    else if (arg === '--keep') options.keep = true;
+  }
+  if (!Number.isInteger(options.rows) || options.rows < 1) throw new Error('--rows needs a positive integer');
+  return options;
+}
+
+/** A small deterministic PRNG (mulberry32), so every run processes the same bytes. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hex32(next: () => number): string {
+  let out = '';
+  for (let i = 0; i < 4; i += 1) out += Math.floor(next() * 0x100000000).toString(16).padStart(8, '0');
+  return out;
+}
+
+/** Writes the Singer stream tap-kaggle emits for Olist's order_items file. */
+async function writeOrderItemsStream(path: string, rows: number): Promise<void> {
+  const next = random(42);
+  const out = createWriteStream(path);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const start = Date.UTC(2017, 0, 1);
+  const extracted = '2024-03-07T05:04:03.000000Z';
+  let chunk = `${JSON.stringify({
+    type: 'SCHEMA',
+    stream: 'order_items',
+    schema: {
+      type: 'object',
+      properties: {
+        order_id: { type: 'string' },
+        order_item_id: { type: 'integer' },
+        product_id: { type: 'string' },
+        seller_id: { type: 'string' },
+        shipping_limit_date: { type: 'string', format: 'date-time' },
+        price: { type: 'number' },
+        freight_value: { type: 'number' },
+      },
+    },
+    key_properties: ['order_id', 'order_item_id'],
+  })}\n`;
+  let orderId = hex32(next);
+  let item = 0;
+  for (let i = 0; i < rows; i += 1) {
+    if (item === 0 || next() < 0.85) {
+      orderId = hex32(next);
+      item = 1;
+    } else {
+      item += 1;
+    }
+    const d = new Date(start + Math.floor(next() * 600 * 86_400_000));
+    const when = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+    const price = Number((next() * 500 + 1).toFixed(2));
+    const freight = Number((next() * 50).toFixed(2));
+    chunk += `{"type":"RECORD","stream":"order_items","record":{"order_id":"${orderId}","order_item_id":${item},"product_id":"${hex32(next)}","seller_id":"${hex32(next)}","shipping_limit_date":"${when}","price":${price},"freight_value":${freight}},"time_extracted":"${extracted}"}\n`;
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  chunk += `${JSON.stringify({ type: 'STATE', value: { bookmarks: { 'olistbr/brazilian-ecommerce': { version: 1 } } } })}\n`;
+  out.end(chunk);
+  await once(out, 'finish');
+}
+
+interface Run {
+  seconds: number;
+  /** Peak RSS in MB per labelled process. */
+  rss: Record<string, number>;
+  output: string;
+}
+
+/** A `--require`d probe: each child appends its peak RSS to a file as it exits. */
+async function writeProbe(dir: string): Promise<string> {
+  const path = join(dir, 'rss-probe.js');
+  await writeFile(
+    path,
+    `process.on('exit', () => {
+  try {
+    require('fs').appendFileSync(process.env.BENCH_RSS_FILE,
+      JSON.stringify({ label: process.env.BENCH_LABEL, maxRss: process.resourceUsage().maxRSS }) + '\\n');
+  } catch {}
+});\n`,
+  );
+  return path;
+}
+
+async function readRss(file: string): Promise<Record<string, number>> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const rss: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const { label, maxRss } = JSON.parse(line) as { label: string; maxRss: number };
+    rss[label] = (maxRss * 1024) / MB;
+  }
+  return rss;
+}
+
+async function collect(stream: Readable | null): Promise<string> {
+  if (!stream) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+/** Runs one child, timing from spawn to exit. */
+async function timed(work: string, name: string, start: (rssFile: string) => ChildProcess): Promise<Run> {
+  const rssFile = join(work, `${name}.rss`);
+  const began = process.hrtime.bigint();
+  const child = start(rssFile);
+  const output = collect(child.stdout);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  const seconds = Number(process.hrtime.bigint() - began) / 1e9;
+  if (code !== 0) throw new Error(`${name} exited with ${code ?? signal}`);
+  return { seconds, rss: await readRss(rssFile), output: await output };
+}
+
+function s3ClientFromEnv(): S3Client {
+  return new S3Client({
+    endpoint: process.env.AWS_ENDPOINT_URL_S3,
+    region: process.env.AWS_REGION,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? '',
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '',
+    },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** (a) in the child: the CSV file uploaded with lib-storage, as the processor's writer does. */
+async function floor(path: string): Promise<void> {
+  const client = s3ClientFromEnv();
+  await new Upload({
+    client,
+    params: { Bucket: BUCKET, Key: FLOOR_KEY, Body: createReadStream(path), ContentType: 'text/csv; charset=utf-8' },
+    partSize: PART_SIZE,
+    queueSize: QUEUE_SIZE,
+  }).done();
+  client.destroy();
+}
+
+function format(n: number, digits = 2): string {
+  return n.toFixed(digits);
+}
+
+async function main(): Promise<void> {
+  const floorAt = process.argv.indexOf('--floor');
+  if (floorAt >= 0) return floor(process.argv[floorAt + 1] ?? '');
+  const options = parseOptions(process.argv.slice(2));
+  const work = await mkdtemp(join(tmpdir(), 'bench-processor-'));
+  const log = (text: string): void => void process.stderr.write(`${text}\n`);
+  log(`bench:processor: ${options.rows.toLocaleString('en')} records, work dir ${work}`);
+  const s3 = await startS3();
+  try {
+    const probe = await writeProbe(work);
+    const base: NodeJS.ProcessEnv = {
+      ...process.env,
+      LOG_LEVEL: 'warning',
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      AWS_REGION: s3.region,
+    };
+    const env = (label: string, rssFile: string): NodeJS.ProcessEnv => ({
+      ...base,
+      NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''} --require ${probe}`.trim(),
+      BENCH_RSS_FILE: rssFile,
+      BENCH_LABEL: label,
+    });
+
+    const singerPath = join(work, 'order_items.singer');
+    await writeOrderItemsStream(singerPath, options.rows);
+    const singerSize = (await stat(singerPath)).size;
+    log(`generated ${format(singerSize / MB, 1)} MB of Singer messages`);
+
+    const { rules } = JSON.parse(await readFile(OLIST_CONFIG, 'utf8')) as { rules: unknown };
+    const config = join(work, 'processor.json');
+    await writeFile(config, JSON.stringify({ bucket: BUCKET, key_template: '{stream}/{stream}.csv', rules }));
+
+    log('(b) processor < order_items.singer');
+    const input = await open(singerPath, 'r');
+    const b = await timed(work, 'processor', (rssFile) =>
+      spawn(process.execPath, [PROCESSOR_BIN, '-c', config], {
+        env: env('processor', rssFile),
+        stdio: [input.fd, 'pipe', 'inherit'],
+      }),
+    );
+    await input.close();
+    if (!b.output.includes('"version":1')) throw new Error(`processor printed no state: ${b.output}`);
+
+    const csvPath = join(work, 'order_items.csv');
+    const fetcher = clientFor(s3);
+    const object = await fetcher.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'order_items/order_items.csv' }));
+    await pipeline(object.Body as Readable, createWriteStream(csvPath));
+    fetcher.destroy();
+    const csvSize = (await stat(csvPath)).size;
+    const lines = await countLines(csvPath);
+    if (lines !== options.rows + 1) throw new Error(`object has ${lines} lines, expected ${options.rows + 1}`);
+    log(`processor wrote ${format(csvSize / MB, 1)} MB of CSV`);
+
+    log('(a) floor: lib-storage Upload of the same CSV bytes');
+    const a = await timed(work, 'floor', (rssFile) =>
+      spawn(process.execPath, [__filename, '--floor', csvPath], {
+        env: env('floor', rssFile),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+
+    const rate = (seconds: number): string => Math.round(options.rows / seconds).toLocaleString('en');
+    const mb = (run: Run, label: string): string => (run.rss[label] === undefined ? '?' : format(run.rss[label], 0));
+    const table = [
+      `records: ${options.rows.toLocaleString('en')} (${format(singerSize / MB, 1)} MB Singer in, ${format(csvSize / MB, 1)} MB CSV out)`,
+      '',
+      '| run | wall s | records/s | ratio | goal | peak RSS MB |',
+      '| --- | ---: | ---: | ---: | --- | ---: |',
+      `| (a) lib-storage Upload of the CSV file (floor) | ${format(a.seconds)} | ${rate(a.seconds)} | 1.00 | | ${mb(a, 'floor')} |`,
+      `| (b) processor < Singer file | ${format(b.seconds)} | ${rate(b.seconds)} | ${format(b.seconds / a.seconds)}× (a) | ≤ 2×, < 150 MB | ${mb(b, 'processor')} |`,
+    ];
+    process.stdout.write(`${table.join('\n')}\n`);
+  } finally {
+    await s3.stop().catch(() => undefined);
+    if (!options.keep) await rm(work, { recursive: true, force: true });
+  }
+}
+
+function clientFor(s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }): S3Client {
+  return new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+async function countLines(path: string): Promise<number> {
+  let lines = 0;
+  for await (const chunk of createReadStream(path)) {
+    const buffer = chunk as Buffer;
+    for (let i = buffer.indexOf(10); i >= 0; i = buffer.indexOf(10, i + 1)) lines += 1;
+  }
+  return lines;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:processor failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
