@@ -1,3 +1,9 @@
+import { runTap } from '@singer-ts/singer';
+
+import { spec } from './spec';
+import { TapKaggle } from './tap';
+
+/** The `tap-kaggle` executable. */
 export function main(): void {
-  process.exitCode = 1;
+  runTap(spec, (config, context) => new TapKaggle(config, context));
 }

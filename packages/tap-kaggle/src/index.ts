@@ -1,1 +1,17 @@
-export {};
+export type { DatasetArchive, DatasetFile, OpenArchiveOptions } from './archive';
+export { openArchive } from './archive';
+export type { TapKaggleConfig } from './config';
+export { configSchema, normalizeConfig } from './config';
+export type { CredentialConfig, CredentialSources, KaggleCredentials, ResolvedCredentials } from './credentials';
+export { authorizationHeader, resolveCredentials } from './credentials';
+export type { CsvFileSource, KaggleBookmark } from './csv-file-stream';
+export { CsvFileStream, parseBookmark } from './csv-file-stream';
+export type { CacheRecord, DatasetSourceOptions } from './dataset-source';
+export { DatasetSource } from './dataset-source';
+export type { FileChoice, Selection, SelectionConfig } from './file-selection';
+export { defaultStreamName, selectFiles, streamNameOf } from './file-selection';
+export type { ApiFlavor, DatasetInfo, DatasetRef, DownloadRequest, DownloadResult, KaggleClientOptions, RetryPolicy } from './kaggle-client';
+export { DEFAULT_BASE_URLS, DEFAULT_RETRY, KaggleClient } from './kaggle-client';
+export { spec } from './spec';
+export type { TapKaggleOptions } from './tap';
+export { FILE_METADATA_KEY, TapKaggle } from './tap';

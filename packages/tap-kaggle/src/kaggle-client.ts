@@ -470,8 +470,14 @@ function messageOf(text: string): string | undefined {
   return text.startsWith('<') ? undefined : text;
 }
 
+/** `fetch failed: connect ECONNREFUSED …`: undici hides the useful part in `cause`. */
 function describeCause(cause: unknown): string {
-  if (!(cause instanceof Error)) return String(cause);
-  const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
-  return `${cause.message}${inner}`;
+  // NOTE: duck-typed, not `instanceof Error`: undici's errors may come from another realm.
+  const messageOf = (value: unknown): string | undefined =>
+    typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string'
+      ? (value as { message: string }).message
+      : undefined;
+  const outer = messageOf(cause) ?? String(cause);
+  const inner = messageOf((cause as { cause?: unknown } | undefined)?.cause);
+  return inner && inner !== outer ? `${outer}: ${inner}` : outer;
 }

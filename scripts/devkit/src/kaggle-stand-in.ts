@@ -424,9 +424,10 @@ async function resolveArchive(source: ZipSource, version: number): Promise<Resol
 }
 
 function finishBody(res: ServerResponse, truncate: boolean): void {
-  // NOTE: ending early would make Node pad nothing and the client wait forever; dropping the
-  // socket is what a broken connection looks like to the client.
-  if (truncate) res.socket?.destroy();
+  // NOTE: `res.end()` short of Content-Length would leave the client waiting for the rest;
+  // closing the connection once the bytes written so far are out is what a broken transfer
+  // looks like to the client.
+  if (truncate) res.socket?.end();
   else res.end();
 }
 

@@ -1,0 +1,153 @@
+import {
+  type CatalogEntry,
+  compileCsvConverter,
+  type CsvRow,
+  openCsv,
+  SingerError,
+  SourceError,
+  Stream,
+  type StreamContext,
+} from '@singer-ts/singer';
+
+import type { DatasetArchive, DatasetFile } from './archive';
+
+/**
+ * A stream's bookmark: which dataset version and file it read, and how far. `done` marks the
+ * file emitted whole; `line` (with `done` false) is the last CSV line emitted, a resume point
+ * valid only for the same version, since Kaggle never changes a version's files.
+ */
+export interface KaggleBookmark {
+  readonly dataset: string;
+  /** null when the version is unknown (`archive_path` without `dataset_version`). */
+  readonly version: number | null;
+  readonly file: string;
+  readonly done: boolean;
+  readonly line?: number;
+  /** A fingerprint of `files` and `stream_names`, so a changed selection is not mistaken for "nothing new". */
+  readonly selection?: string;
+}
+
+/** The bookmark's fields when `value` looks like one of ours; undefined otherwise. */
+export function parseBookmark(value: unknown): KaggleBookmark | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const b = value as Record<string, unknown>;
+  if (typeof b.dataset !== 'string' || typeof b.file !== 'string') return undefined;
+  return {
+    dataset: b.dataset,
+    version: typeof b.version === 'number' ? b.version : null,
+    file: b.file,
+    done: b.done === true,
+    ...(typeof b.line === 'number' ? { line: b.line } : {}),
+    ...(typeof b.selection === 'string' ? { selection: b.selection } : {}),
+  };
+}
+
+/** What a `CsvFileStream` reads from; the tap provides it. */
+export interface CsvFileSource {
+  /** The dataset, `owner/slug`. */
+  readonly dataset: string;
+  /** The version being read (undefined when unknown). */
+  resolveVersion(): Promise<number | undefined>;
+  /** The opened dataset (downloaded on first use). */
+  open(): Promise<DatasetArchive>;
+  /** The dataset file this stream reads, found in the opened archive. */
+  fileFor(entry: CatalogEntry, archive: DatasetArchive): Promise<DatasetFile>;
+  readonly delimiter: string;
+  /** Rows between resumable bookmarks (0: only at the end). */
+  readonly stateIntervalRows: number;
+  readonly selection: string;
+}
+
+/**
+ * One CSV file of the dataset as a stream: every row, converted to the catalog's types, as a
+ * record. Rows are read straight from the archive entry; nothing holds the file.
+ */
+export class CsvFileStream extends Stream {
+  constructor(
+    entry: CatalogEntry,
+    private readonly source: CsvFileSource,
+  ) {
+    super(entry);
+  }
+
+  override async *getRecords(context: StreamContext): AsyncIterable<Record<string, unknown>> {
+    const version = await this.source.resolveVersion();
+    const archive = await this.source.open();
+    const file = await this.source.fileFor(this.entry, archive);
+    const previous = parseBookmark(context.bookmark);
+    const resumable =
+      previous !== undefined &&
+      version !== undefined &&
+      previous.version === version &&
+      previous.dataset === this.source.dataset &&
+      previous.file === file.name &&
+      !previous.done &&
+      previous.line !== undefined;
+    const resumeAfter = resumable ? (previous.line ?? 0) : 0;
+    if (resumeAfter > 0) {
+      context.logger.info(`resuming ${file.name} of version ${version} after line ${resumeAfter}, where the last run stopped`);
+    }
+    const bookmark = (fields: { done: boolean; line?: number }): KaggleBookmark => ({
+      dataset: this.source.dataset,
+      version: version ?? null,
+      file: file.name,
+      selection: this.source.selection,
+      ...fields,
+    });
+
+    const where = { stream: this.name, file: file.location };
+    const csv = await openCsv(await file.open(), { delimiter: this.source.delimiter, ...where });
+    try {
+      if (csv.header.length === 0) {
+        context.logger.warn(`${file.name} is empty (no header): no records`);
+      } else {
+        const missing = Object.keys(this.schema.properties ?? {}).filter((name) => !csv.header.includes(name));
+        if (missing.length > 0) {
+          context.logger.warn(`${file.name} has no column ${missing.map((m) => JSON.stringify(m)).join(', ')}: null in every record`);
+        }
+      }
+      let convert;
+      try {
+        convert = compileCsvConverter(this.schema.properties ?? {}, csv.header);
+      } catch (error) {
+        throw locate(error, where);
+      }
+      const interval = this.source.stateIntervalRows;
+      let sinceBookmark = 0;
+      const rows = csv.rows[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<CsvRow>;
+        try {
+          next = await rows.next();
+        } catch (error) {
+          // A bad CSV row, or the archive entry failing under it (CRC, truncation).
+          throw locate(error, where);
+        }
+        if (next.done) break;
+        const row = next.value;
+        if (row.line <= resumeAfter) continue;
+        let record: Record<string, unknown>;
+        try {
+          record = convert(row.fields);
+        } catch (error) {
+          throw locate(error, { ...where, line: row.line });
+        }
+        yield record;
+        sinceBookmark += 1;
+        if (interval > 0 && sinceBookmark >= interval) {
+          sinceBookmark = 0;
+          await context.setBookmark(bookmark({ done: false, line: row.line }));
+        }
+      }
+    } finally {
+      csv.close();
+    }
+    await context.setBookmark(bookmark({ done: true }));
+  }
+}
+
+/** Adds the location to a `SingerError`; wraps anything else (a broken archive entry) as a `SourceError`. */
+function locate(error: unknown, location: { stream: string; file: string; line?: number }): SingerError {
+  if (error instanceof SingerError) return error.locate(location);
+  return new SourceError(`cannot read the file: ${(error as Error).message}`, { ...location, cause: error });
+}

@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+
+import {
+  buildMetadata,
+  type Catalog,
+  type CatalogEntry,
+  ConfigError,
+  type MessageWriter,
+  openCsv,
+  type RunContext,
+  SchemaInferrer,
+  SingerError,
+  SourceError,
+  type State,
+  streamMetadata,
+  Tap,
+} from '@singer-ts/singer';
+
+import type { DatasetArchive, DatasetFile } from './archive';
+import type { TapKaggleConfig } from './config';
+import type { CredentialSources } from './credentials';
+import { CsvFileStream, type CsvFileSource, parseBookmark } from './csv-file-stream';
+import { DatasetSource } from './dataset-source';
+import { type FileChoice, selectFiles } from './file-selection';
+
+/** Stream-level catalog metadata naming the dataset file a stream reads. */
+export const FILE_METADATA_KEY = 'kaggle-file';
+
+export interface TapKaggleOptions {
+  /** Where credentials are looked for (default: the process environment and home folder). */
+  readonly credentialSources?: CredentialSources;
+  readonly userAgent?: string;
+}
+
+/**
+ * A Kaggle dataset's CSV files, one stream each. The dataset's version is the bookmark: a
+ * stream already emitted whole at the current version is left out of the next sync, and when
+ * none is left the archive is not even downloaded.
+ */
+export class TapKaggle extends Tap<TapKaggleConfig> {
+  private readonly source: DatasetSource;
+  private initialState: State = {};
+  private syncing = false;
+  private choicesPromise: Promise<readonly FileChoice[]> | undefined;
+  /** A fingerprint of the selection config, kept in bookmarks. */
+  private readonly selection: string;
+
+  constructor(config: TapKaggleConfig, context: RunContext, options: TapKaggleOptions = {}) {
+    super(config, context);
+    this.source = new DatasetSource({
+      config,
+      logger: context.logger,
+      signal: context.signal,
+      redactor: context.redactor,
+      credentialSources: options.credentialSources,
+      userAgent: options.userAgent,
+    });
+    this.selection = createHash('sha256')
+      .update(JSON.stringify({ files: config.files ?? null, stream_names: config.streamNames }))
+      .digest('hex')
+      .slice(0, 12);
+  }
+
+  /**
+   * The SDK's sync, wrapped: the tap needs the incoming state to leave out streams that are
+   * current, and must remove its temp download however the sync ends.
+   */
+  override async sync(catalog: Catalog | undefined, state: State, writer: MessageWriter): Promise<void> {
+    this.initialState = state;
+    this.syncing = true;
+    const onAbort = (): void => void this.source.close();
+    this.context.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await super.sync(catalog, state, writer);
+    } finally {
+      this.context.signal.removeEventListener('abort', onAbort);
+      this.syncing = false;
+      await this.source.close();
+    }
+  }
+
+  override async discover(): Promise<CatalogEntry[]> {
+    try {
+      const archive = await this.source.open();
+      const choices = await this.choices(archive);
+      const entries: CatalogEntry[] = [];
+      for (const choice of choices) {
+        const file = findFile(archive, choice.file);
+        const entry = await this.discoverFile(file, choice.stream);
+        if (entry) entries.push(entry);
+      }
+      const unknownKeys = Object.keys(this.config.keyProperties).filter((stream) => !choices.some((c) => c.stream === stream));
+      if (unknownKeys.length > 0) {
+        this.context.logger.warn(`"key_properties" names streams the tap does not emit: ${unknownKeys.join(', ')}`);
+      }
+      return entries;
+    } finally {
+      if (!this.syncing) await this.source.close();
+    }
+  }
+
+  override createStream(entry: CatalogEntry): CsvFileStream {
+    const source: CsvFileSource = {
+      dataset: this.config.dataset.ref,
+      resolveVersion: () => this.source.resolveVersion(),
+      open: () => this.source.open(),
+      fileFor: (e, archive) => this.fileFor(e, archive),
+      delimiter: this.config.delimiter,
+      stateIntervalRows: this.config.stateIntervalRows,
+      selection: this.selection,
+    };
+    return new CsvFileStream(entry, source);
+  }
+
+  /**
+   * Leaves out streams whose bookmark says they were emitted whole at the version this run
+   * would read. Without a catalog, state alone decides: if every bookmark of this dataset is
+   * complete at the current version for the same selection, nothing is downloaded.
+   */
+  protected override async entriesToSync(catalog: Catalog | undefined): Promise<CatalogEntry[]> {
+    const { logger } = this.context;
+    const ref = this.config.dataset.ref;
+    const version = await this.source.resolveVersion();
+    if (version === undefined) {
+      if (this.source.isLocal) logger.info(`no "dataset_version" for ${this.config.archivePath}: emitting every selected file`);
+      return super.entriesToSync(catalog);
+    }
+    const bookmarks = Object.entries(this.initialState.bookmarks ?? {})
+      .map(([stream, value]) => ({ stream, bookmark: parseBookmark(value) }))
+      .filter((b) => b.bookmark?.dataset === ref);
+    const isCurrent = (stream: string, file?: string): boolean => {
+      const found = bookmarks.find((b) => b.stream === stream)?.bookmark;
+      return (
+        found !== undefined &&
+        found.done &&
+        found.version === version &&
+        (file === undefined || found.file === file) &&
+        (found.selection === undefined || found.selection === this.selection)
+      );
+    };
+    const unchanged = `dataset ${ref} is still at version ${version}, as at the last run`;
+
+    if (!catalog && bookmarks.length > 0 && bookmarks.every((b) => isCurrent(b.stream))) {
+      logger.info(`${unchanged}: nothing to download or emit`);
+      return [];
+    }
+    const entries = await super.entriesToSync(catalog);
+    const kept = entries.filter((entry) => {
+      const file = streamMetadata(entry)[FILE_METADATA_KEY];
+      if (!isCurrent(entry.tap_stream_id, typeof file === 'string' ? file : undefined)) return true;
+      logger.info(`stream ${entry.stream}: already emitted whole from version ${version}; left out`);
+      return false;
+    });
+    if (entries.length > 0 && kept.length === 0) logger.info(`${unchanged}: nothing to download or emit`);
+    return kept;
+  }
+
+  private choices(archive: DatasetArchive): Promise<readonly FileChoice[]> {
+    this.choicesPromise ??= (async () => {
+      const selection = selectFiles(
+        archive.files.map((f) => f.name),
+        { files: this.config.files, streamNames: this.config.streamNames },
+      );
+      for (const warning of selection.warnings) this.context.logger.warn(warning);
+      if (selection.choices.length === 0) {
+        this.context.logger.warn(`no file of ${this.config.dataset.ref} is selected (it has ${archive.files.length} files)`);
+      }
+      return selection.choices;
+    })();
+    return this.choicesPromise;
+  }
+
+  /** The file a catalog entry reads: its `kaggle-file` metadata, else the file whose stream name it has. */
+  private async fileFor(entry: CatalogEntry, archive: DatasetArchive): Promise<DatasetFile> {
+    const named = streamMetadata(entry)[FILE_METADATA_KEY];
+    if (typeof named === 'string') {
+      const file = archive.files.find((f) => f.name === named);
+      if (file) return file;
+      throw new SourceError(`the catalog reads file ${JSON.stringify(named)}, which dataset ${this.config.dataset.ref} does not have`, {
+        code: 'SOURCE_NOT_FOUND',
+        stream: entry.stream,
+        hint: `Run --discover again; the dataset has: ${archive.files.map((f) => f.name).join(', ')}`,
+      });
+    }
+    const choice = (await this.choices(archive)).find((c) => c.stream === entry.tap_stream_id || c.stream === entry.stream);
+    if (!choice) {
+      throw new SourceError(`no file of dataset ${this.config.dataset.ref} becomes stream ${JSON.stringify(entry.stream)}`, {
+        code: 'SOURCE_NOT_FOUND',
+        stream: entry.stream,
+        hint: 'Map the file to this stream in "stream_names", or run --discover again',
+      });
+    }
+    return findFile(archive, choice.file);
+  }
+
+  private async discoverFile(file: DatasetFile, stream: string): Promise<CatalogEntry | undefined> {
+    const { logger } = this.context;
+    const where = { stream, file: file.location };
+    const inferrer = new SchemaInferrer();
+    let header: readonly string[];
+    const csv = await openCsv(await file.open(), { delimiter: this.config.delimiter, ...where });
+    try {
+      header = csv.header;
+      if (header.length === 0) {
+        logger.warn(`${file.name} is empty (no header): left out of the catalog`);
+        return undefined;
+      }
+      inferrer.addHeader(header);
+      let sampled = 0;
+      for await (const row of csv.rows) {
+        inferrer.addRow(row.fields);
+        sampled += 1;
+        if (sampled >= this.config.sampleSize) break;
+      }
+      logger.info(`discovered stream ${stream} from ${file.name}: ${header.length} columns, types from ${sampled} rows`);
+    } catch (error) {
+      if (error instanceof SingerError) throw error.locate(where);
+      throw new SourceError(`cannot read the file: ${(error as Error).message}`, { ...where, cause: error });
+    } finally {
+      csv.close();
+    }
+    const keys = [...(this.config.keyProperties[stream] ?? [])];
+    const unknown = keys.filter((key) => !header.includes(key));
+    if (unknown.length > 0) {
+      throw new ConfigError(`"key_properties" of stream ${stream} names columns ${file.name} lacks: ${unknown.join(', ')}`, {
+        stream,
+        hint: `Its columns are: ${header.join(', ')}`,
+      });
+    }
+    const schema = inferrer.schema();
+    return {
+      tap_stream_id: stream,
+      stream,
+      schema,
+      key_properties: keys,
+      replication_method: 'FULL_TABLE',
+      metadata: buildMetadata({
+        keyProperties: keys,
+        properties: Object.keys(schema.properties ?? {}),
+        replicationMethod: 'FULL_TABLE',
+        selectedByDefault: true,
+        extra: { [FILE_METADATA_KEY]: file.name },
+      }),
+    };
+  }
+}
+
+function findFile(archive: DatasetArchive, name: string): DatasetFile {
+  const file = archive.files.find((f) => f.name === name);
+  if (!file) throw new SourceError(`the dataset has no file ${JSON.stringify(name)}`, { code: 'SOURCE_NOT_FOUND', file: name });
+  return file;
+}
