@@ -156,8 +156,20 @@ function zipEntryFile(zip: yauzl.ZipFile, entry: yauzl.Entry, archivePath: strin
       const spool = join(options.tempDir ?? `${archivePath}.d`, `nested-${process.pid}-${Date.now()}-${basename(entry.fileName)}`);
       await mkdir(dirname(spool), { recursive: true });
       await pipeline(await openEntry(), createWriteStream(spool));
-      const stream = await openSingleCsvOfZip(spool, location);
-      stream.once('close', () => void rm(spool, { force: true }));
+      let stream: Readable;
+      try {
+        stream = await openSingleCsvOfZip(spool, location);
+      } catch (error) {
+        await rm(spool, { force: true });
+        throw error;
+      }
+      // The zip holds an open descriptor: on POSIX the file can go now, and nothing is left
+      // behind whatever happens next; elsewhere it goes when the stream closes.
+      try {
+        await rm(spool);
+      } catch {
+        stream.once('close', () => void rm(spool, { force: true }));
+      }
       return stream;
     };
   }

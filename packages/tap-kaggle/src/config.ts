@@ -1,6 +1,6 @@
 import { ConfigError, type JsonSchema } from '@singer-ts/singer';
 
-import { type ApiFlavor, DEFAULT_BASE_URLS, type DatasetRef } from './kaggle-client';
+import { type ApiFlavor, type DatasetRef,DEFAULT_BASE_URLS } from './kaggle-client';
 
 /** The tap's config, normalised: what `TapKaggle` works with. */
 export interface TapKaggleConfig {

@@ -33,7 +33,7 @@ export interface ResolvedCredentials {
 /**
  * Resolves credentials as the official `kaggle` CLI does, with the tap's own config first:
  *
- * 1. config `api_token` (Bearer), else config `username` + `key` (Basic);
+ * 1. config `api_token` (Bearer; the token, or a file holding it), else config `username` + `key` (Basic);
  * 2. `KAGGLE_API_TOKEN`: the token itself, or the path of a file holding it (Bearer);
  * 3. `KAGGLE_USERNAME` / `KAGGLE_KEY`, each overriding the same field of `kaggle.json` (Basic);
  * 4. `kaggle.json` in `$KAGGLE_CONFIG_DIR`, else `~/.kaggle`, else `$XDG_CONFIG_HOME/kaggle`
@@ -54,7 +54,12 @@ export async function resolveCredentials(
   const { env } = sources;
 
   searched.push('config api_token');
-  if (nonEmpty(config.apiToken)) return found({ kind: 'bearer', token: config.apiToken.trim(), source: 'config api_token' });
+  if (nonEmpty(config.apiToken)) {
+    // Meltano passes KAGGLE_API_TOKEN through as api_token, so it may name a file too.
+    const fromFile = await readTokenFile(config.apiToken.trim());
+    if (fromFile !== undefined) return found({ kind: 'bearer', token: fromFile, source: `config api_token (file ${config.apiToken.trim()})` });
+    return found({ kind: 'bearer', token: config.apiToken.trim(), source: 'config api_token' });
+  }
   searched.push('config username/key');
   if (nonEmpty(config.username) && nonEmpty(config.key)) {
     return found({ kind: 'basic', username: config.username, key: config.key, source: 'config username/key' });

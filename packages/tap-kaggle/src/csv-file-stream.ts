@@ -105,12 +105,21 @@ export class CsvFileStream extends Stream {
         if (missing.length > 0) {
           context.logger.warn(`${file.name} has no column ${missing.map((m) => JSON.stringify(m)).join(', ')}: null in every record`);
         }
+        // Deselected columns are known to the catalog; a column it has never seen means the file changed.
+        const known = this.entry.schema.properties ?? {};
+        const unknown = csv.header.filter((name) => !(name in known));
+        if (unknown.length > 0) {
+          context.logger.warn(
+            `${file.name} has columns the catalog does not know, left out: ${unknown.map((u) => JSON.stringify(u)).join(', ')} (run --discover again to add them)`,
+          );
+        }
       }
       let convert;
       try {
         convert = compileCsvConverter(this.schema.properties ?? {}, csv.header);
       } catch (error) {
-        throw locate(error, where);
+        // A column the file lacks, which the catalog says may not be null.
+        throw locate(error, { ...where, line: 1 });
       }
       const interval = this.source.stateIntervalRows;
       let sinceBookmark = 0;

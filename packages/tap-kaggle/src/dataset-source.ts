@@ -6,7 +6,7 @@ import type { Logger, Redactor } from '@singer-ts/singer';
 
 import { type DatasetArchive, openArchive } from './archive';
 import type { TapKaggleConfig } from './config';
-import { type CredentialSources, credentialSecrets, resolveCredentials } from './credentials';
+import { credentialSecrets, type CredentialSources, resolveCredentials } from './credentials';
 import { formatBytes, KaggleClient } from './kaggle-client';
 
 export interface DatasetSourceOptions {

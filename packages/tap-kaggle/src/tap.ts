@@ -19,7 +19,7 @@ import {
 import type { DatasetArchive, DatasetFile } from './archive';
 import type { TapKaggleConfig } from './config';
 import type { CredentialSources } from './credentials';
-import { CsvFileStream, type CsvFileSource, parseBookmark } from './csv-file-stream';
+import { type CsvFileSource, CsvFileStream, parseBookmark } from './csv-file-stream';
 import { DatasetSource } from './dataset-source';
 import { type FileChoice, selectFiles } from './file-selection';
 

@@ -33,6 +33,13 @@ describe('Kaggle credentials resolution', () => {
     expect(credentials).toEqual({ kind: 'bearer', token: 'KGAT_cfg', source: 'config api_token' });
   });
 
+  it('reads a config api_token that names a file, as Meltano passes KAGGLE_API_TOKEN through', async () => {
+    const path = join(home, 'token');
+    await writeFile(path, 'KGAT_in_file\n');
+    const { credentials } = await resolveCredentials({ apiToken: path }, { env: {}, homeDir: home });
+    expect(credentials).toMatchObject({ kind: 'bearer', token: 'KGAT_in_file' });
+  });
+
   it('takes config username and key before anything in the environment', async () => {
     const { credentials } = await resolveCredentials(
       { username: 'alice', key: 'k1' },
