@@ -2,7 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError, openCsv, type RecordPosition, type RunContext, type SchemaMessage, Sink } from '@singer-ts/singer';
 
 import type { ProcessorConfig } from './config';
-import { type CsvField, CsvObjectWriter, toCsvField } from './csv-object-writer';
+import { encodeCsvField, toCsvField } from './csv-encoding';
+import { CsvObjectWriter } from './csv-object-writer';
 import { compileStreamRules, type Rule, type RuleContext } from './rules';
 import { deleteObject, openObject } from './s3-objects';
 
@@ -86,16 +87,17 @@ export class CsvObjectSink extends Sink {
 
   override processRecord(record: Record<string, unknown>, _position: RecordPosition): void | Promise<void> {
     const plan = this.plan;
-    const row: CsvField[] = new Array<CsvField>(plan.length);
+    let line = '';
     for (let i = 0; i < plan.length; i += 1) {
       const column = plan[i]!;
       let value: unknown = column.present ? record[column.column] : null;
       if (column.rule) value = column.rule(value, column.ctx!);
-      row[i] = toCsvField(value);
+      const field = encodeCsvField(toCsvField(value));
+      line = i === 0 ? field : `${line},${field}`;
     }
-    if (row.length === 1 && row[0] === null) this.warnSingleNull();
+    if (line === '') this.warnSingleNull();
     this.writer ??= this.startWriter(this.header);
-    return this.writer.write(row, this.context.signal);
+    return this.writer.writeLine(`${line}\r\n`, this.context.signal);
   }
 
   override async updateSchema(schema: SchemaMessage): Promise<void> {

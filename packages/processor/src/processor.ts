@@ -6,8 +6,8 @@ import { ConfigError, type RunContext, type SchemaMessage, type Sink, Target } f
 import type { ProcessorConfig } from './config';
 import { CsvObjectSink } from './csv-object-sink';
 import { type KeyTemplateRun, newRunId, renderKey } from './key-template';
-import { copyObject, deleteObject, ensureBucket } from './s3-objects';
 import { createS3Client } from './s3-client';
+import { copyObject, deleteObject, ensureBucket } from './s3-objects';
 
 /** Where staging objects live while a run is open: outside any stream's key prefix. */
 export const STAGING_PREFIX = '_processor_staging/';
