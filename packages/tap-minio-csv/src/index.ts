@@ -37,6 +37,7 @@ export {
 export type { ObjectRef, ObjectStore } from './object-store';
 export { toWholeSecond } from './object-store';
 export { createS3Client, MAX_ATTEMPTS } from './s3-client';
+export type { S3ObjectStoreOptions } from './s3-object-store';
 export { S3ObjectStore, toSourceError } from './s3-object-store';
 export { spec } from './spec';
 export { TapMinioCsv } from './tap';

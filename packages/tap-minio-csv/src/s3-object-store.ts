@@ -2,10 +2,12 @@ import {
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadBucketCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
+  type _Object,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { type ErrorCode, SourceError } from '@singer-ts/singer';
+import { type ErrorCode, type Logger, SourceError } from '@singer-ts/singer';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { MAX_ATTEMPTS } from './s3-client';
@@ -62,29 +64,92 @@ function sameEtag(a: string | undefined, b: string): boolean {
   return a !== undefined && strip(a) === strip(b);
 }
 
+function toRef(item: _Object): ObjectRef | undefined {
+  if (item.Key === undefined) return undefined;
+  return {
+    key: item.Key,
+    size: item.Size ?? 0,
+    etag: item.ETag ?? '',
+    lastModified: toWholeSecond(item.LastModified ?? new Date(0)),
+  };
+}
+
+export interface S3ObjectStoreOptions {
+  /** Keys per listing page; S3 caps it at 1000. */
+  readonly pageSize?: number;
+  readonly logger?: Logger;
+}
+
 /** Lists and reads objects of one bucket over the S3 API. */
 export class S3ObjectStore implements ObjectStore {
+  private readonly pageSize: number;
+  private readonly logger: Logger | undefined;
+  /** Set once ListObjectsV2 failed on this server: later listings go straight to v1. */
+  private useV1 = false;
+
   constructor(
     private readonly client: S3Client,
     readonly bucket: string,
-    /** Keys per ListObjectsV2 page; S3 caps it at 1000. */
-    private readonly pageSize = 1000,
-  ) {}
+    options: S3ObjectStoreOptions = {},
+  ) {
+    this.pageSize = options.pageSize ?? 1000;
+    this.logger = options.logger;
+  }
 
   describe(key: string): string {
     return `s3://${this.bucket}/${key}`;
   }
 
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectRef> {
-    let token: string | undefined;
-    do {
+    let lastKey: string | undefined;
+    if (!this.useV1) {
+      let token: string | undefined;
+      try {
+        do {
+          const page = await this.client.send(
+            new ListObjectsV2Command({
+              Bucket: this.bucket,
+              Prefix: prefix === '' ? undefined : prefix,
+              ContinuationToken: token,
+              MaxKeys: this.pageSize,
+            }),
+            { abortSignal: signal },
+          );
+          for (const item of page.Contents ?? []) {
+            const ref = toRef(item);
+            if (ref === undefined) continue;
+            lastKey = ref.key;
+            yield ref;
+          }
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token !== undefined);
+        return;
+      } catch (error) {
+        if (!this.canFallBack(error, signal)) throw toSourceError(error, 'Listing objects', this.describe(prefix));
+        this.useV1 = true;
+        this.logger?.warn(
+          `ListObjectsV2 failed on ${this.describe(prefix)} (${(error as S3LikeError).name ?? 'error'}); listing with ListObjects (v1) instead`,
+        );
+      }
+    }
+    yield* this.listV1(prefix, lastKey, signal);
+  }
+
+  /**
+   * The original listing API, paged by marker (the last key seen). Some S3-compatible servers
+   * implement only this one, or fail to paginate v2 (s3rver under OpenSSL 3 cannot make its
+   * continuation tokens), so `list` falls back to it, resuming after the last key v2 gave.
+   */
+  private async *listV1(prefix: string, after: string | undefined, signal: AbortSignal | undefined): AsyncIterable<ObjectRef> {
+    let marker = after;
+    for (;;) {
       let page;
       try {
         page = await this.client.send(
-          new ListObjectsV2Command({
+          new ListObjectsCommand({
             Bucket: this.bucket,
             Prefix: prefix === '' ? undefined : prefix,
-            ContinuationToken: token,
+            Marker: marker,
             MaxKeys: this.pageSize,
           }),
           { abortSignal: signal },
@@ -93,16 +158,24 @@ export class S3ObjectStore implements ObjectStore {
         throw toSourceError(error, 'Listing objects', this.describe(prefix));
       }
       for (const item of page.Contents ?? []) {
-        if (item.Key === undefined) continue;
-        yield {
-          key: item.Key,
-          size: item.Size ?? 0,
-          etag: item.ETag ?? '',
-          lastModified: toWholeSecond(item.LastModified ?? new Date(0)),
-        };
+        const ref = toRef(item);
+        if (ref === undefined) continue;
+        marker = ref.key;
+        yield ref;
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+      if (!page.IsTruncated) return;
+      const next = page.NextMarker ?? marker;
+      if (next === undefined || next === '' ) return;
+      marker = next;
+    }
+  }
+
+  /** A v2 listing the server cannot do (5xx after the SDK's retries, or not implemented). */
+  private canFallBack(error: unknown, signal: AbortSignal | undefined): boolean {
+    if (isAbort(error, signal)) return false;
+    const e = error as S3LikeError;
+    const status = e.$metadata?.httpStatusCode ?? 0;
+    return status >= 500 || e.name === 'NotImplemented' || e.name === 'InvalidArgument';
   }
 
   async now(signal?: AbortSignal): Promise<Date> {

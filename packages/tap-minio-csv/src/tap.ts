@@ -18,7 +18,7 @@ export class TapMinioCsv extends Tap<TapMinioCsvConfig> {
   /** `store` replaces S3 (tests read local files through it). */
   constructor(config: TapMinioCsvConfig, context: RunContext, store?: ObjectStore) {
     super(config, context);
-    this.store = store ?? new S3ObjectStore(createS3Client(config), config.bucket);
+    this.store = store ?? new S3ObjectStore(createS3Client(config), config.bucket, { logger: context.logger });
   }
 
   override async discover(): Promise<CatalogEntry[]> {
