@@ -34,9 +34,14 @@ export const CONFIG_SCHEMA: JsonSchema = {
       description: 'S3-compatible endpoint (MinIO); path-style addressing is used when set.',
     },
     region: { type: 'string', minLength: 1, description: `Region (default ${DEFAULT_REGION}).` },
-    aws_access_key_id: { type: 'string', minLength: 1, secret: true },
-    aws_secret_access_key: { type: 'string', minLength: 1, secret: true },
-    aws_session_token: { type: 'string', minLength: 1, secret: true },
+    aws_access_key_id: {
+      type: 'string',
+      minLength: 1,
+      secret: true,
+      description: "Access key; absent (with the secret key), the AWS SDK's default chain.",
+    },
+    aws_secret_access_key: { type: 'string', minLength: 1, secret: true, description: 'Secret key.' },
+    aws_session_token: { type: 'string', minLength: 1, secret: true, description: 'For temporary credentials.' },
     create_bucket: { type: 'boolean', description: 'Create the bucket when it is missing (default true).' },
     key_template: {
       type: 'string',
