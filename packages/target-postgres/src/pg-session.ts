@@ -54,6 +54,12 @@ export function toLoadError(error: unknown, what: string): SingerError {
   });
 }
 
+/** Whoever has a COPY open on the session; asked to end it when someone else needs the connection. */
+export interface CopyHolder {
+  /** Ends the COPY in flight (rows not yet handed on stay with the holder). */
+  releaseCopy(): Promise<void>;
+}
+
 /**
  * The target's one connection. Every statement runs inside one transaction that starts lazily
  * with the first statement after a commit, so all streams between two STATE messages commit
@@ -64,6 +70,8 @@ export class PgSession implements Queryable {
   private inTransaction = false;
   private lost: unknown;
   private connected = false;
+  /** A connection carries one COPY at a time; streams take turns, a chunk of rows at a time. */
+  private holder: CopyHolder | undefined;
 
   constructor(
     private readonly settings: ConnectionSettings,
@@ -115,6 +123,7 @@ export class PgSession implements Queryable {
 
   /** Runs one statement inside the open transaction. */
   async query<R extends QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    await this.releaseCopy();
     try {
       await this.begin();
       return await this.client.query<R>(sql, params);
@@ -123,14 +132,32 @@ export class PgSession implements Queryable {
     }
   }
 
-  /** Starts `COPY ... FROM STDIN` inside the open transaction; the caller pipes rows into it. */
-  async copy(sql: string): Promise<CopyStreamQuery> {
+  /** Ends whatever COPY another holder has open, so a statement can run. */
+  private async releaseCopy(except?: CopyHolder): Promise<void> {
+    const holder = this.holder;
+    if (holder === undefined || holder === except) return;
+    await holder.releaseCopy();
+    if (this.holder === holder) this.holder = undefined;
+  }
+
+  /**
+   * Starts `COPY ... FROM STDIN` inside the open transaction for `holder`, after ending any
+   * other holder's COPY; the caller pipes rows into it and calls `copyEnded` when it is over.
+   */
+  async copy(holder: CopyHolder, sql: string): Promise<CopyStreamQuery> {
+    await this.releaseCopy(holder);
     try {
       await this.begin();
     } catch (cause) {
       throw toLoadError(this.lost ?? cause, 'starting COPY');
     }
+    this.holder = holder;
     return this.client.query(copyFrom(sql, { highWaterMark: 256 * 1024 }));
+  }
+
+  /** The holder's COPY is over (finished or failed). */
+  copyEnded(holder: CopyHolder): void {
+    if (this.holder === holder) this.holder = undefined;
   }
 
   /** The error that ended the connection, if it ended. */
@@ -140,6 +167,7 @@ export class PgSession implements Queryable {
 
   async commit(): Promise<void> {
     if (!this.inTransaction) return;
+    await this.releaseCopy();
     try {
       this.check();
       await this.client.query('COMMIT');

@@ -13,9 +13,9 @@ import {
 
 import type { LoadMethod } from './config';
 import { ColumnTooNarrowError, COPY_NULL, CopyEncoder, type EncoderColumn, escapeCopyText } from './copy-encoder';
-import { CopyFeed } from './copy-feed';
+import { COPY_CHUNK_CHARS, CopyFeed } from './copy-feed';
 import { columnNames, qualifiedName, quoteIdent, safeIdentifier } from './identifiers';
-import { isConnectionLost, type PgSession, sqlState, toLoadError } from './pg-session';
+import { type CopyHolder, isConnectionLost, type PgSession, sqlState, toLoadError } from './pg-session';
 import type { ColumnSpec, TableManager, TableState } from './table-manager';
 import { latticeTypeOf, type PgType, pgTypeFor } from './type-mapping';
 
@@ -78,6 +78,20 @@ interface Segment {
 }
 
 /**
+ * `time_extracted` as a COPY field. The spec says RFC 3339 text; some writers (singer-node)
+ * send epoch milliseconds as a number, which is read as such rather than refused.
+ */
+function extractedAtField(value: unknown): string {
+  if (value === undefined || value === null || value === '') return COPY_NULL;
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    const millis = Math.abs(value) >= 1e11 ? value : value * 1000;
+    const date = new Date(millis);
+    if (!Number.isNaN(date.getTime())) return date.toISOString();
+  }
+  return escapeCopyText(String(value));
+}
+
+/**
  * Adds `_sdc_deleted_at` to a SCHEMA that lacks it when the target needs it (hard deletes,
  * record metadata), so the SDK keeps it on records instead of dropping it as unknown.
  */
@@ -93,9 +107,13 @@ export function withDeletedAt(schema: SchemaMessage, needed: boolean): SchemaMes
  * merges with `INSERT ... ON CONFLICT ... DO UPDATE` (upsert), all inside the target's open
  * transaction, so nothing is visible or durable before the target commits at a STATE.
  */
-export class PostgresSink extends Sink {
+export class PostgresSink extends Sink implements CopyHolder {
   private plan: Plan | undefined;
   private segment: Segment | undefined;
+  /** Encoded rows not yet handed to a COPY, with where each came from. */
+  private rows = '';
+  private rowLines: number[] = [];
+  private rowRecords: number[] = [];
   private readonly table: string;
   private readonly stageName: string;
   private stageReady = false;
@@ -162,16 +180,14 @@ export class PostgresSink extends Sink {
   }
 
   override processRecord(record: Record<string, unknown>, position: RecordPosition): void | Promise<void> {
-    const segment = this.segment;
     const plan = this.plan;
-    if (segment === undefined || plan === undefined || (position.version !== undefined && !this.versioned)) {
+    if (plan === undefined || (position.version !== undefined && !this.versioned)) {
       return this.processSlowly(record, position);
     }
-    if (segment.failure !== undefined) throw this.copyError(segment, segment.failure);
     if (this.settings.hardDelete && !this.staged && record[SDC_DELETED_AT] != null) {
       // Append-only has no key to delete by: a deletion is not appended.
       this.deletesSkipped += 1;
-      return;
+      return undefined;
     }
     let row: string;
     try {
@@ -181,19 +197,19 @@ export class PostgresSink extends Sink {
       throw error;
     }
     if (this.staged) row = `${position.record}\t${row}`;
-    if (plan.metadata.length > 0) row += this.metadataFields(plan.metadata, record, position);
-    segment.lines.push(position.line);
-    segment.records.push(position.record);
+    if (plan.metadata.length > 0) {
+      if (this.pending === 0) this.batchedAt = new Date().toISOString();
+      row += this.metadataFields(plan.metadata, record, position);
+    }
+    this.rows += `${row}\n`;
+    this.rowLines.push(position.line);
+    this.rowRecords.push(position.record);
     this.pending += 1;
-    const wait = segment.feed.write(`${row}\n`);
-    if (wait === undefined) return undefined;
-    return wait.catch(async (error: unknown) => {
-      await segment.settled;
-      throw this.copyError(segment, segment.failure ?? error);
-    });
+    if (this.rows.length < COPY_CHUNK_CHARS) return undefined;
+    return this.handOn();
   }
 
-  /** First record of a segment, or one that changes the table: prepare, then write. */
+  /** First record after the table changed (or ever): prepare the plan, then write. */
   private async processSlowly(record: Record<string, unknown>, position: RecordPosition): Promise<void> {
     if (position.version !== undefined && !this.versioned) {
       await this.flush();
@@ -201,9 +217,33 @@ export class PostgresSink extends Sink {
       this.invalidate();
     }
     if (!this.plan) await this.preparePlan();
-    if (!this.segment) await this.openSegment();
     const done = this.processRecord(record, position);
     if (done) await done;
+  }
+
+  /**
+   * Hands the buffered rows (a chunk of about 64 KiB) to this stream's COPY, opening it when
+   * needed (which ends another stream's COPY: the connection carries one at a time), and waits
+   * only when PostgreSQL is behind.
+   */
+  private async handOn(): Promise<void> {
+    if (!this.segment) await this.openSegment();
+    const segment = this.segment as Segment;
+    if (segment.failure !== undefined) throw this.copyError(segment, segment.failure);
+    const text = this.rows;
+    for (const line of this.rowLines) segment.lines.push(line);
+    for (const record of this.rowRecords) segment.records.push(record);
+    this.rows = '';
+    this.rowLines = [];
+    this.rowRecords = [];
+    const wait = segment.feed.write(text);
+    if (wait === undefined) return;
+    try {
+      await wait;
+    } catch (error) {
+      await segment.settled;
+      throw this.copyError(segment, segment.failure ?? error);
+    }
   }
 
   /** A value needs a wider column (an integer beyond bigint): flush, widen in place, go on. */
@@ -226,7 +266,7 @@ export class PostgresSink extends Sink {
     for (const kind of kinds) {
       switch (kind) {
         case 'extracted_at':
-          out += position.timeExtracted ? `\t${escapeCopyText(position.timeExtracted)}` : `\t${COPY_NULL}`;
+          out += `\t${extractedAtField(position.timeExtracted)}`;
           break;
         case 'received_at': {
           const now = Date.now();
@@ -333,7 +373,7 @@ export class PostgresSink extends Sink {
       columnList = [quoteIdent(STAGE_SEQUENCE), ...columnList];
       this.stageHasRows = true;
     }
-    const copy = await this.session.copy(`COPY ${target} (${columnList.join(', ')}) FROM STDIN WITH (FORMAT text)`);
+    const copy = await this.session.copy(this, `COPY ${target} (${columnList.join(', ')}) FROM STDIN WITH (FORMAT text)`);
     const feed = new CopyFeed();
     const segment: Segment = {
       feed,
@@ -348,7 +388,6 @@ export class PostgresSink extends Sink {
         segment.failure = error ?? new Error('COPY failed');
       },
     );
-    this.batchedAt = new Date().toISOString();
     this.segment = segment;
   }
 
@@ -374,11 +413,18 @@ export class PostgresSink extends Sink {
     this.segment = undefined;
     if (segment.failure === undefined) segment.feed.finish();
     await segment.settled;
+    this.session.copyEnded(this);
     if (segment.failure !== undefined) throw this.copyError(segment, segment.failure);
+  }
+
+  /** Another stream needs the connection: end this stream's COPY; buffered rows wait for the next. */
+  releaseCopy(): Promise<void> {
+    return this.closeSegment();
   }
 
   /** Everything written so far reaches the table (still inside the open transaction). */
   private async flush(): Promise<void> {
+    if (this.rows !== '') await this.handOn();
     await this.closeSegment();
     if (this.staged && this.stageHasRows) await this.merge();
   }
@@ -539,11 +585,15 @@ export class PostgresSink extends Sink {
     const segment = this.segment;
     this.segment = undefined;
     this.invalidate();
+    this.rows = '';
+    this.rowLines = [];
+    this.rowRecords = [];
     this.stageHasRows = false;
     this.pending = 0;
     if (segment && segment.failure === undefined && this.session.connectionError === undefined) {
       segment.feed.destroy(new Error('rolled back'));
     }
     if (segment) await segment.settled;
+    this.session.copyEnded(this);
   }
 }
