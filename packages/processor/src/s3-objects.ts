@@ -21,9 +21,19 @@ function statusOf(error: unknown): number | undefined {
   return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
 }
 
+/** What S3 said, readable even for bodiless answers (HEAD requests carry no error text). */
+function describeS3Error(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const status = statusOf(error);
+  const known = error.name !== 'Unknown' && error.message !== 'UnknownError';
+  if (known) return status ? `HTTP ${status} ${error.name}: ${error.message}` : `${error.name}: ${error.message}`;
+  if (status === 403) return 'HTTP 403: access denied; check the credentials and the bucket policy';
+  if (status === 301 || status === 400) return `HTTP ${status}: check the region and endpoint`;
+  return status ? `HTTP ${status}` : error.message;
+}
+
 function s3Error(what: string, error: unknown): LoadError {
-  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new LoadError(`${what} failed (${reason})`, { cause: error, code: 'S3_REQUEST_FAILED', hint: HINT });
+  return new LoadError(`${what} failed (${describeS3Error(error)})`, { cause: error, code: 'S3_REQUEST_FAILED', hint: HINT });
 }
 
 /** Makes sure the bucket exists, creating it when allowed; a missing bucket otherwise is a config error. */

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -137,6 +137,29 @@ describe('processor against a real S3 server', () => {
     expect(result.stateValues).toEqual([{ at: 4 }]);
     expect(await listKeys(client, bucket)).toEqual(['s.csv']);
     expect(await readText(client, bucket, 's.csv')).toBe('a,b,c,d\r\nA1,b1,,\r\nA2,"",,\r\nA3,b3,c3,\r\nA4,,c4,d4\r\n');
+  });
+
+  it('keeps the union exact for a gzipped stream whose rows span several parts before the schema widens', async () => {
+    const bucket = uniqueBucket('uniongz');
+    const lines = [JSON.stringify(schema('s', { id: { type: 'integer' }, text: { type: ['string', 'null'] } }))];
+    let expected = 'id,text,extra\r\n';
+    // Random hex barely compresses, so the gzipped rows before the widening fill several parts.
+    for (let i = 1; i <= 150_000; i += 1) {
+      const text = i % 1000 === 0 ? null : i % 999 === 0 ? '' : `row ${i}, "quoted" ${randomBytes(40).toString('hex')}`;
+      lines.push(JSON.stringify(record('s', { id: i, text })));
+      expected += `${i},${text === null ? '' : `"${text.replace(/"/g, '""')}"`},\r\n`;
+    }
+    lines.push(JSON.stringify(schema('s', { id: { type: 'integer' }, text: { type: ['string', 'null'] }, extra: { type: 'string' } })));
+    lines.push(JSON.stringify(record('s', { id: 0, text: 'last', extra: 'e' })));
+    expected += '0,last,e\r\n';
+    const result = await runProcessor({ bucket, key_template: 's.csv', compression: 'gzip' }, `${lines.join('\n')}\n`);
+    expect(result.exitCode).toBe(0);
+    expect(result.logs).toContain('SCHEMA adds "extra" after 150000 records');
+    expect(result.logs).toMatch(/0\.0: part 2 uploaded/);
+    expect(await listKeys(client, bucket)).toEqual(['s.csv.gz']);
+    const text = await readText(client, bucket, 's.csv.gz');
+    expect(text.length).toBe(expected.length);
+    expect(text === expected).toBe(true);
   });
 
   it('prints the state value only after every object is in place, once, at the end', async () => {
