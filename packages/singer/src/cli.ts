@@ -120,28 +120,35 @@ export async function executeConnector<C>(
       redactor,
       normalize: spec.normalize?.bind(spec),
     });
-    const context: RunContext = { logger, signal: controller.signal, redactor };
+    const context: RunContext = { logger, signal: controller.signal, redactor, env: io.env };
     const connector = create(config, context);
 
     if (kind === 'tap') {
       const tap = connector as Tap<C>;
-      if (args.discover) {
-        const streams = await tap.discover();
-        await writeText(io.stdout, `${JSON.stringify({ streams }, null, 2)}\n`);
-        return 0;
+      try {
+        if (args.discover) {
+          const streams = await tap.discover();
+          await writeText(io.stdout, `${JSON.stringify({ streams }, null, 2)}\n`);
+          return 0;
+        }
+        const catalogPath = args.catalog ?? args.properties;
+        const catalog: Catalog | undefined = catalogPath
+          ? toCatalog(await readJsonFile(catalogPath, 'catalog'), catalogPath)
+          : undefined;
+        const state: State = args.state ? await readStateFile(args.state) : {};
+        await tap.sync(catalog, state, writer);
+      } finally {
+        await tap.close();
       }
-      const catalogPath = args.catalog ?? args.properties;
-      const catalog: Catalog | undefined = catalogPath
-        ? toCatalog(await readJsonFile(catalogPath, 'catalog'), catalogPath)
-        : undefined;
-      const state: State = args.state ? await readStateFile(args.state) : {};
-      await tap.sync(catalog, state, writer);
     } else {
       await (connector as Target<C>).run(io.stdin, writer);
     }
     await writer.flush();
     return 0;
   } catch (error) {
+    // What a tap emitted before failing is valid output (records, and the states that cover
+    // them); a target's buffer only ever holds state values, flushed as they are written.
+    if (kind === 'tap' && !controller.signal.aborted) await writer.flush().catch(() => undefined);
     if (controller.signal.aborted) {
       const name = typeof controller.signal.reason === 'string' ? controller.signal.reason : 'SIGTERM';
       logger.error(`interrupted by ${name}: stopped without committing or printing anything more`);

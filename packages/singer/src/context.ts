@@ -7,4 +7,6 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** Register derived secrets (a token read from a file, say) so no output shows them. */
   readonly redactor: Redactor;
+  /** The process environment (injectable in tests); read credentials from here, not `process.env`. */
+  readonly env: NodeJS.ProcessEnv;
 }

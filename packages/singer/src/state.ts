@@ -40,8 +40,14 @@ export async function readStateFile(path: string): Promise<State> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError('state must be a JSON object', { file: path, code: 'STATE_INVALID' });
   }
+  // Meltano's wrapped form, and a tap's own STATE message saved by mistake for its value.
   const wrapped = (value as { singer_state?: unknown }).singer_state;
-  return (typeof wrapped === 'object' && wrapped !== null ? wrapped : value) as State;
+  if (typeof wrapped === 'object' && wrapped !== null) return wrapped as State;
+  const message = value as { type?: unknown; value?: unknown };
+  if (typeof message.type === 'string' && message.type.toUpperCase() === 'STATE' && typeof message.value === 'object' && message.value !== null) {
+    return message.value as State;
+  }
+  return value as State;
 }
 
 export function getBookmark(state: State, stream: string): unknown {

@@ -38,19 +38,29 @@ export abstract class Tap<C = unknown> {
 
   /**
    * The entries to sync: the selected ones of the given catalog, or, without a catalog, every
-   * discovered stream (as singer taps do when run bare).
+   * discovered stream (as singer taps do when run bare). Override to skip streams the state
+   * says are done (the default keeps every selected one).
    */
-  protected async entriesToSync(catalog: Catalog | undefined): Promise<CatalogEntry[]> {
-    if (catalog) return catalog.streams.filter(isStreamSelected);
+  protected async entriesToSync(catalog: Catalog | undefined, _state: State): Promise<CatalogEntry[]> {
+    if (catalog) {
+      const selected = catalog.streams.filter(isStreamSelected);
+      if (selected.length === 0) this.context.logger.warn('the catalog selects no stream: nothing to sync');
+      return selected;
+    }
     return this.discover();
   }
+
+  /**
+   * Called once after a sync or discovery, whether it succeeded, failed or was interrupted:
+   * remove temporary files, close clients. Default: nothing.
+   */
+  async close(): Promise<void> {}
 
   /** Runs a whole sync. Not meant to be overridden: it is what makes STATE trustworthy. */
   async sync(catalog: Catalog | undefined, initialState: State, writer: MessageWriter): Promise<void> {
     const { logger, signal } = this.context;
     let state = initialState;
-    const entries = await this.entriesToSync(catalog);
-    if (entries.length === 0) logger.warn('no stream is selected: nothing to sync');
+    const entries = await this.entriesToSync(catalog, initialState);
     const clock = new Clock();
     for (const entry of entries) {
       signal.throwIfAborted();

@@ -5,7 +5,6 @@ import {
   type Catalog,
   type CatalogEntry,
   ConfigError,
-  type MessageWriter,
   openCsv,
   type RunContext,
   SchemaInferrer,
@@ -39,7 +38,6 @@ export interface TapKaggleOptions {
  */
 export class TapKaggle extends Tap<TapKaggleConfig> {
   private readonly source: DatasetSource;
-  private initialState: State = {};
   private syncing = false;
   private choicesPromise: Promise<readonly FileChoice[]> | undefined;
   /** A fingerprint of the selection config, kept in bookmarks. */
@@ -61,22 +59,9 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
       .slice(0, 12);
   }
 
-  /**
-   * The SDK's sync, wrapped: the tap needs the incoming state to leave out streams that are
-   * current, and must remove its temp download however the sync ends.
-   */
-  override async sync(catalog: Catalog | undefined, state: State, writer: MessageWriter): Promise<void> {
-    this.initialState = state;
-    this.syncing = true;
-    const onAbort = (): void => void this.source.close();
-    this.context.signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      await super.sync(catalog, state, writer);
-    } finally {
-      this.context.signal.removeEventListener('abort', onAbort);
-      this.syncing = false;
-      await this.source.close();
-    }
+  /** Removes the temporary download however the run ended (the SDK calls it once). */
+  override async close(): Promise<void> {
+    await this.source.close();
   }
 
   override async discover(): Promise<CatalogEntry[]> {
@@ -95,6 +80,7 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
       }
       return entries;
     } finally {
+      // Discovery during a sync (no catalog) keeps the archive open for the records.
       if (!this.syncing) await this.source.close();
     }
   }
@@ -117,15 +103,18 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
    * would read. Without a catalog, state alone decides: if every bookmark of this dataset is
    * complete at the current version for the same selection, nothing is downloaded.
    */
-  protected override async entriesToSync(catalog: Catalog | undefined): Promise<CatalogEntry[]> {
+  protected override async entriesToSync(catalog: Catalog | undefined, state: State): Promise<CatalogEntry[]> {
     const { logger } = this.context;
+    this.syncing = true;
+    const onAbort = (): void => void this.source.close();
+    this.context.signal.addEventListener('abort', onAbort, { once: true });
     const ref = this.config.dataset.ref;
     const version = await this.source.resolveVersion();
     if (version === undefined) {
       if (this.source.isLocal) logger.info(`no "dataset_version" for ${this.config.archivePath}: emitting every selected file`);
-      return super.entriesToSync(catalog);
+      return super.entriesToSync(catalog, state);
     }
-    const bookmarks = Object.entries(this.initialState.bookmarks ?? {})
+    const bookmarks = Object.entries(state.bookmarks ?? {})
       .map(([stream, value]) => ({ stream, bookmark: parseBookmark(value) }))
       .filter((b) => b.bookmark?.dataset === ref);
     const isCurrent = (stream: string, file?: string): boolean => {
@@ -144,7 +133,7 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
       logger.info(`${unchanged}: nothing to download or emit`);
       return [];
     }
-    const entries = await super.entriesToSync(catalog);
+    const entries = await super.entriesToSync(catalog, state);
     const kept = entries.filter((entry) => {
       const file = streamMetadata(entry)[FILE_METADATA_KEY];
       if (!isCurrent(entry.tap_stream_id, typeof file === 'string' ? file : undefined)) return true;

@@ -118,6 +118,8 @@ export function newStore(): MemoryStore {
 export interface CountingConfig {
   streams: Record<string, number>;
   token?: string;
+  /** Throw when this record number is reached. */
+  fail_at?: number;
 }
 
 export const countingTapSpec: ConnectorSpec<CountingConfig> = {
@@ -131,6 +133,7 @@ export const countingTapSpec: ConnectorSpec<CountingConfig> = {
     properties: {
       streams: { type: 'object', additionalProperties: { type: 'integer' } },
       token: { type: 'string', secret: true },
+      fail_at: { type: 'integer' },
     },
   },
 };
@@ -139,6 +142,7 @@ class CountingStream extends Stream {
   constructor(
     entry: CatalogEntry,
     private readonly upTo: number,
+    private readonly failAt?: number,
   ) {
     super(entry);
   }
@@ -146,6 +150,7 @@ class CountingStream extends Stream {
   override async *getRecords(context: StreamContext): AsyncIterable<Record<string, unknown>> {
     const from = ((context.bookmark as { done?: number } | undefined)?.done ?? 0) + 1;
     for (let n = from; n <= this.upTo; n += 1) {
+      if (n === this.failAt) throw new Error(`record ${n} is broken`);
       const record: Record<string, unknown> = { n, square: n * n, label: `#${n}` };
       for (const key of Object.keys(record)) if (!(key in (this.schema.properties ?? {}))) delete record[key];
       yield record;
@@ -155,6 +160,12 @@ class CountingStream extends Stream {
 }
 
 export class CountingTap extends Tap<CountingConfig> {
+  static closed = 0;
+
+  override async close(): Promise<void> {
+    CountingTap.closed += 1;
+  }
+
   override async discover(): Promise<CatalogEntry[]> {
     return Object.keys(this.config.streams).map((name) => ({
       tap_stream_id: name,
@@ -171,6 +182,6 @@ export class CountingTap extends Tap<CountingConfig> {
   }
 
   override createStream(entry: CatalogEntry): Stream {
-    return new CountingStream(entry, this.config.streams[entry.tap_stream_id] ?? 0);
+    return new CountingStream(entry, this.config.streams[entry.tap_stream_id] ?? 0, this.config.fail_at);
   }
 }

@@ -67,4 +67,22 @@ describe('Tap', () => {
     const order = result.messages.map((m) => (m.type === 'RECORD' ? m.record.n : m.type === 'STATE' ? JSON.stringify(m.value) : m.type));
     expect(order).toEqual(['SCHEMA', 1, 2, '{"bookmarks":{"a":{"done":2}}}', 3, 4, '{"bookmarks":{"a":{"done":4}}}', '{"bookmarks":{"a":{"done":4}}}']);
   });
+
+  it('reads a state file holding a STATE message or Meltano\'s wrapped state', async () => {
+    const config = await file({ streams: { a: 6 } });
+    const message = await run(['-c', config, '-s', await file('{"type":"STATE","value":{"bookmarks":{"a":{"done":4}}}}')]);
+    expect(message.records.map((r) => r.record.n)).toEqual([5, 6]);
+    const wrapped = await run(['-c', config, '-s', await file({ singer_state: { bookmarks: { a: { done: 2 } } } })]);
+    expect(wrapped.records.map((r) => r.record.n)).toEqual([3, 4, 5, 6]);
+  });
+
+  it('still writes what it emitted before failing, and closes the tap', async () => {
+    const closedBefore = CountingTap.closed;
+    const result = await run(['-c', await file({ streams: { a: 9 }, fail_at: 4 })]);
+    expect(result.exitCode).toBe(1);
+    expect(result.records.map((r) => r.record.n)).toEqual([1, 2, 3]);
+    expect(result.states.map((s) => s.value)).toEqual([{ bookmarks: { a: { done: 2 } } }]);
+    expect(result.logs).toMatch(/ERROR unexpected error: record 4 is broken/);
+    expect(CountingTap.closed).toBe(closedBefore + 1);
+  });
 });
