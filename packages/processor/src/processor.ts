@@ -81,6 +81,12 @@ export class Processor extends Target<ProcessorConfig> {
 
   protected override async commit(): Promise<void> {
     const { bucket } = this.config;
+    // A misspelt stream name under "rules" would otherwise leave a stream uncleaned unnoticed.
+    for (const stream of Object.keys(this.config.rules)) {
+      if (!this.keys.has(stream)) {
+        this.context.logger.warn(`rules name stream ${JSON.stringify(stream)}, which the input did not have`);
+      }
+    }
     const staged = await Promise.all(this.streams.map(async (sink) => ({ sink, staging: await sink.finish() })));
     for (const { sink, staging } of staged) {
       this.context.signal.throwIfAborted();

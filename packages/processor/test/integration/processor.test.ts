@@ -329,6 +329,23 @@ describe('processor against a real S3 server', () => {
     expect(await readText(client, bucket, 's.csv')).toBe('a\r\nold\r\n');
   });
 
+  it('refuses two streams that the key template puts at the same key', async () => {
+    const bucket = uniqueBucket('samekey');
+    const input = singer(schema('a', { x: { type: 'string' } }), record('a', { x: '1' }), schema('b', { x: { type: 'string' } }));
+    const result = await runProcessor({ bucket, key_template: 'all.csv' }, input);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.logs).toContain('streams "a" and "b" would both be written to all.csv');
+    expect(await listKeys(client, bucket)).toEqual([]);
+  });
+
+  it('warns about rules for a stream the input did not have', async () => {
+    const bucket = uniqueBucket('unusedrules');
+    const input = singer(schema('orders', { x: { type: 'string' } }), record('orders', { x: '1' }));
+    const result = await runProcessor({ bucket, rules: { order: { x: ['trim'] } } }, input);
+    expect(result.exitCode).toBe(0);
+    expect(result.logs).toContain('WARNING rules name stream "order", which the input did not have');
+  });
+
   it('refuses a missing bucket when create_bucket is false', async () => {
     const bucket = uniqueBucket('nobucket');
     const result = await runProcessor({ bucket, create_bucket: false }, singer(schema('s', { a: { type: 'string' } })));
