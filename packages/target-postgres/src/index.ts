@@ -24,13 +24,13 @@ export { isConnectionLost, PgSession, sqlState, toLoadError } from './pg-session
 export type { PostgresSinkSettings } from './sink';
 export {
   PostgresSink,
+  prepareSchema,
   SDC_BATCHED_AT,
   SDC_DELETED_AT,
   SDC_EXTRACTED_AT,
   SDC_RECEIVED_AT,
   SDC_SEQUENCE,
   SDC_TABLE_VERSION,
-  withDeletedAt,
 } from './sink';
 export type { ColumnSpec, ExistingColumn, Queryable, TableSpec, TableState } from './table-manager';
 export { TableManager } from './table-manager';

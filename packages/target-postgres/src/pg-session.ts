@@ -34,6 +34,16 @@ export function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Of two errors about one failure, the more telling: the server's own message (with a SQLSTATE,
+ * like 57P01 "terminating connection due to administrator command") over a socket's EPIPE.
+ */
+export function betterReason(first: unknown, second: unknown): unknown {
+  if (first === undefined) return second;
+  if (second === undefined) return first;
+  return sqlState(first) === undefined && sqlState(second) !== undefined ? second : first;
+}
+
 /** A PostgreSQL error (or a driver one) as a `LoadError` the user can act on. */
 export function toLoadError(error: unknown, what: string): SingerError {
   if (error instanceof SingerError) return error;
@@ -82,7 +92,7 @@ export class PgSession implements Queryable {
     // An idle connection that dies (pg_terminate_backend, server restart) is reported here;
     // the next statement then fails with it instead of the process crashing on 'error'.
     this.client.on('error', (error) => {
-      this.lost ??= error;
+      this.lost = betterReason(this.lost, error);
       this.logger.debug(`connection error: ${error.message}`);
     });
   }
@@ -128,7 +138,7 @@ export class PgSession implements Queryable {
       await this.begin();
       return await this.client.query<R>(sql, params);
     } catch (cause) {
-      throw toLoadError(this.lost ?? cause, 'loading');
+      throw toLoadError(betterReason(this.lost, cause), 'loading');
     }
   }
 
@@ -149,7 +159,7 @@ export class PgSession implements Queryable {
     try {
       await this.begin();
     } catch (cause) {
-      throw toLoadError(this.lost ?? cause, 'starting COPY');
+      throw toLoadError(betterReason(this.lost, cause), 'starting COPY');
     }
     this.holder = holder;
     return this.client.query(copyFrom(sql, { highWaterMark: 256 * 1024 }));
@@ -173,7 +183,7 @@ export class PgSession implements Queryable {
       await this.client.query('COMMIT');
       this.inTransaction = false;
     } catch (cause) {
-      throw toLoadError(this.lost ?? cause, 'committing');
+      throw toLoadError(betterReason(this.lost, cause), 'committing');
     }
   }
 

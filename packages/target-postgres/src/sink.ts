@@ -15,7 +15,7 @@ import type { LoadMethod } from './config';
 import { ColumnTooNarrowError, COPY_NULL, CopyEncoder, type EncoderColumn, escapeCopyText } from './copy-encoder';
 import { COPY_CHUNK_CHARS, CopyFeed } from './copy-feed';
 import { columnNames, qualifiedName, quoteIdent, safeIdentifier } from './identifiers';
-import { type CopyHolder, isConnectionLost, type PgSession, sqlState, toLoadError } from './pg-session';
+import { betterReason, type CopyHolder, isConnectionLost, type PgSession, sqlState, toLoadError } from './pg-session';
 import type { ColumnSpec, TableManager, TableState } from './table-manager';
 import { latticeTypeOf, type PgType, pgTypeFor } from './type-mapping';
 
@@ -92,12 +92,28 @@ function extractedAtField(value: unknown): string {
 }
 
 /**
- * Adds `_sdc_deleted_at` to a SCHEMA that lacks it when the target needs it (hard deletes,
- * record metadata), so the SDK keeps it on records instead of dropping it as unknown.
+ * Removes `multipleOf` where it is not an integer: singer-python taps write `"multipleOf": 0.01`
+ * for decimal columns, and a check in doubles refuses exact values like 19.99
+ * (19.99 / 0.01 = 1998.9999999999998). The column is numeric, so nothing is rounded either way.
  */
-export function withDeletedAt(schema: SchemaMessage, needed: boolean): SchemaMessage {
+function dropInexactMultipleOf(schema: JsonSchema): void {
+  if (typeof schema.multipleOf === 'number' && !Number.isInteger(schema.multipleOf)) delete schema.multipleOf;
+  for (const child of Object.values(schema.properties ?? {})) dropInexactMultipleOf(child);
+  if (schema.items && typeof schema.items === 'object') dropInexactMultipleOf(schema.items);
+  for (const list of [schema.anyOf, schema.oneOf, schema.allOf]) {
+    if (Array.isArray(list)) for (const branch of list as JsonSchema[]) dropInexactMultipleOf(branch);
+  }
+}
+
+/**
+ * Prepares a SCHEMA before the SDK builds its validator from it (the SDK validates against this
+ * same object): adds `_sdc_deleted_at` when the target needs it (hard deletes, record metadata)
+ * so it is kept on records rather than dropped as unknown, and drops inexact `multipleOf`.
+ */
+export function prepareSchema(schema: SchemaMessage, needsDeletedAt: boolean): SchemaMessage {
   const properties = schema.schema.properties;
-  if (needed && properties && !(SDC_DELETED_AT in properties)) properties[SDC_DELETED_AT] = DELETED_AT_SCHEMA;
+  if (needsDeletedAt && properties && !(SDC_DELETED_AT in properties)) properties[SDC_DELETED_AT] = DELETED_AT_SCHEMA;
+  dropInexactMultipleOf(schema.schema);
   return schema;
 }
 
@@ -512,7 +528,7 @@ export class PostgresSink extends Sink implements CopyHolder {
     if (error instanceof SingerError) return error;
     const lost = this.session.connectionError;
     if (lost !== undefined || isConnectionLost(error)) {
-      return this.locate(toLoadError(lost ?? error, `loading stream ${JSON.stringify(this.stream)}`));
+      return this.locate(toLoadError(betterReason(error, lost), `loading stream ${JSON.stringify(this.stream)}`));
     }
     const where = String((error as { where?: unknown }).where ?? '');
     const lineMatch = /\bline (\d+)/.exec(where);
@@ -550,7 +566,7 @@ export class PostgresSink extends Sink implements CopyHolder {
 
   override async updateSchema(schema: SchemaMessage): Promise<void> {
     await this.flush();
-    withDeletedAt(schema, this.settings.hardDelete || this.settings.addRecordMetadata);
+    prepareSchema(schema, this.settings.hardDelete || this.settings.addRecordMetadata);
     this.checkSchema(schema);
     this.schema = schema;
     this.invalidate();

@@ -2,7 +2,7 @@ import { type RunContext, type SchemaMessage, Target } from '@singer-ts/singer';
 
 import type { TargetPostgresConfig } from './config';
 import { PgSession } from './pg-session';
-import { PostgresSink, withDeletedAt } from './sink';
+import { PostgresSink, prepareSchema } from './sink';
 import { TableManager } from './table-manager';
 
 /**
@@ -35,8 +35,7 @@ export class TargetPostgres extends Target<TargetPostgresConfig> {
 
   protected override async createSink(schema: SchemaMessage): Promise<PostgresSink> {
     const { config } = this;
-    // The SDK drops record properties the SCHEMA lacks; `_sdc_deleted_at` must survive for these.
-    withDeletedAt(schema, config.hardDelete || config.addRecordMetadata);
+    prepareSchema(schema, config.hardDelete || config.addRecordMetadata);
     const sink = new PostgresSink(
       schema,
       this.context,
