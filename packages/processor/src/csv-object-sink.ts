@@ -126,7 +126,12 @@ export class CsvObjectSink extends Sink {
 
   /** Aborts the upload in progress and deletes completed staging objects. Never throws. */
   async abort(reason: string): Promise<void> {
-    await this.writer?.abort(reason);
+    const writer = this.writer;
+    if (writer) {
+      await writer.abort(reason);
+      // A finish() racing this abort may have completed the upload after all.
+      if (writer.isComplete) this.leftovers.add(writer.key);
+    }
     for (const key of this.leftovers) {
       await deleteObject(this.target.client, this.target.config.bucket, key).catch((error: unknown) => {
         this.context.logger.warn(`could not delete staging object ${key}: ${(error as Error).message}`);

@@ -48,6 +48,7 @@ export class CsvObjectWriter {
   private failure: Error | undefined;
   private rowCount = 0;
   private settled = false;
+  private complete = false;
 
   constructor(private readonly options: CsvObjectWriterOptions) {
     this.key = options.key;
@@ -87,9 +88,15 @@ export class CsvObjectWriter {
         this.failure ??= failed.reason as Error;
         throw failed.reason;
       }
+      this.complete = true;
     });
     // Observed through finish()/abort(); an unobserved rejection must not crash the process.
     this.completion.catch(() => undefined);
+  }
+
+  /** Whether the upload completed: the object exists. */
+  get isComplete(): boolean {
+    return this.complete;
   }
 
   /** Rows written so far (the header not counted). */
