@@ -49,6 +49,10 @@ interface Options {
   scale: number;
   sampleVersion: number;
   quiet: boolean;
+  /** Overrides singer-config's target schema. */
+  schema?: string;
+  /** Overrides singer-config's bucket (processor and tap-minio-csv alike). */
+  bucket?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -59,6 +63,8 @@ function parseOptions(argv: string[]): Options {
       scale: { type: 'string' },
       'sample-version': { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      schema: { type: 'string' },
+      bucket: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -77,6 +83,8 @@ PGDATABASE) for your PostgreSQL.
   --scale N           sample size: 1 = the real row counts (default 1)
   --sample-version N  serve the sample as dataset version N (a new version has changed rows)
   --data-dir DIR      where local servers keep data and state (default .data/)
+  --schema NAME       load into this PostgreSQL schema instead of singer-config's
+  --bucket NAME       use this bucket instead of singer-config's
   --quiet             only the summary and errors
 `);
     process.exit(0);
@@ -85,7 +93,14 @@ PGDATABASE) for your PostgreSQL.
   const sampleVersion = values['sample-version'] === undefined ? 1 : Number(values['sample-version']);
   if (!(scale > 0)) throw new StageError('options', `--scale must be a positive number, not ${values.scale}`);
   if (!Number.isInteger(sampleVersion) || sampleVersion < 1) throw new StageError('options', '--sample-version must be a whole number from 1');
-  return { dataDir: values['data-dir'] ?? process.env.PIPELINE_DATA_DIR ?? DEFAULT_DATA_DIR, scale, sampleVersion, quiet: values.quiet ?? false };
+  return {
+    dataDir: values['data-dir'] ?? process.env.PIPELINE_DATA_DIR ?? DEFAULT_DATA_DIR,
+    scale,
+    sampleVersion,
+    quiet: values.quiet ?? false,
+    schema: values.schema,
+    bucket: values.bucket,
+  };
 }
 
 /** The sample for a version: version 1 is seed 1; later versions change some rows of it. */
@@ -227,8 +242,13 @@ async function main(): Promise<void> {
   const processorConfig = JSON.parse(await readFile(configFile('processor.json'), 'utf8')) as { bucket?: string; key_template?: string };
   const tapMinioConfig = JSON.parse(await readFile(configFile('tap-minio-csv.json'), 'utf8')) as { bucket?: string; tables?: { table_name: string }[] };
   const targetConfig = JSON.parse(await readFile(configFile('target-postgres.json'), 'utf8')) as { default_target_schema?: string };
-  const bucket = tapMinioConfig.bucket ?? processorConfig.bucket ?? 'olist';
+  const bucket = options.bucket ?? tapMinioConfig.bucket ?? processorConfig.bucket ?? 'olist';
   const tables = (tapMinioConfig.tables ?? []).map((t) => t.table_name);
+  // Overrides go in small config files passed after singer-config's (later files win).
+  const bucketOverlay = join(runDir, 'bucket.local.json');
+  await writeFile(bucketOverlay, `${JSON.stringify({ bucket })}\n`);
+  const targetOverlay = join(runDir, 'target-postgres.local.json');
+  await writeFile(targetOverlay, `${JSON.stringify(options.schema ? { default_target_schema: options.schema } : {})}\n`);
 
   const services = await startServices(options);
   try {
@@ -247,7 +267,7 @@ async function main(): Promise<void> {
       bin: bin('tap-kaggle', 'tap-kaggle'),
       args: ['-c', configFile('tap-kaggle.json'), '-c', kaggleOverlay, ...(existsSync(kaggleState) ? ['--state', kaggleState] : [])],
     };
-    const clean: StageCommand = { name: 'processor', bin: bin('processor', 'processor'), args: ['-c', configFile('processor.json')] };
+    const clean: StageCommand = { name: 'processor', bin: bin('processor', 'processor'), args: ['-c', configFile('processor.json'), '-c', bucketOverlay] };
     say('stage 1/2: tap-kaggle | processor');
     const first = await runPair({ tap: extract, target: clean, env, stateFile: kaggleState, log });
     if (!first.ok) throw new StageError(`tap-kaggle | processor (${first.failedStage})`, first.error ?? 'failed');
@@ -255,20 +275,24 @@ async function main(): Promise<void> {
     // Stage 2: objects → PostgreSQL, discovering the tables' types from the objects.
     const catalog = join(runDir, 'tap-minio-csv.catalog.json');
     const minioState = join(stateDir, 'tap-minio-csv.json');
-    const discover = await runToFile({ name: 'tap-minio-csv', bin: bin('tap-minio-csv', 'tap-minio-csv'), args: ['-c', configFile('tap-minio-csv.json'), '--discover'] }, env, catalog, log);
+    const discover = await runToFile({ name: 'tap-minio-csv', bin: bin('tap-minio-csv', 'tap-minio-csv'), args: ['-c', configFile('tap-minio-csv.json'), '-c', bucketOverlay, '--discover'] }, env, catalog, log);
     if (!discover.ok) throw new StageError('tap-minio-csv --discover', discover.error ?? 'failed');
     const read: StageCommand = {
       name: 'tap-minio-csv',
       bin: bin('tap-minio-csv', 'tap-minio-csv'),
-      args: ['-c', configFile('tap-minio-csv.json'), '--catalog', catalog, ...(existsSync(minioState) ? ['--state', minioState] : [])],
+      args: ['-c', configFile('tap-minio-csv.json'), '-c', bucketOverlay, '--catalog', catalog, ...(existsSync(minioState) ? ['--state', minioState] : [])],
     };
-    const load: StageCommand = { name: 'target-postgres', bin: bin('target-postgres', 'target-postgres'), args: ['-c', configFile('target-postgres.json')] };
+    const load: StageCommand = {
+      name: 'target-postgres',
+      bin: bin('target-postgres', 'target-postgres'),
+      args: ['-c', configFile('target-postgres.json'), '-c', targetOverlay],
+    };
     say('stage 2/2: tap-minio-csv | target-postgres');
     const second = await runPair({ tap: read, target: load, env, stateFile: minioState, log });
     if (!second.ok) throw new StageError(`tap-minio-csv | target-postgres (${second.failedStage})`, second.error ?? 'failed');
 
     // Summary.
-    const schema = targetConfig.default_target_schema ?? 'public';
+    const schema = options.schema ?? targetConfig.default_target_schema ?? 'public';
     const counts = await tableCounts(env, schema, tables);
     const loaded = Object.values(second.records).reduce((a, b) => a + b, 0);
     const lines = [
