@@ -5,7 +5,14 @@
  */
 import type { Readable } from 'node:stream';
 
-import { compileCsvConverter, type JsonSchema, openCsv, SingerError } from '@singer-ts/singer';
+import {
+  compileCsvConverter,
+  type CsvConverter,
+  type CsvRow,
+  type JsonSchema,
+  openCsv,
+  SingerError,
+} from '@singer-ts/singer';
 
 /** The bucket an object came from. */
 export const SDC_SOURCE_BUCKET = '_sdc_source_bucket';
@@ -38,20 +45,35 @@ export interface ObjectRecordsOptions {
   readonly knownColumns?: ReadonlySet<string>;
 }
 
+/** One object opened for reading: its rows and how to turn each into a record. */
+export interface ObjectRecords {
+  /** The CSV rows; empty when the object holds nothing but blank lines. */
+  readonly rows: AsyncIterable<CsvRow>;
+  /** The record of one row, converted to the catalog's types; errors name line and column. */
+  toRecord(row: CsvRow): Record<string, unknown>;
+  /** Releases the body (needed when `rows` is not read to its end). */
+  close(): void;
+}
+
+const NO_ROWS: AsyncIterable<CsvRow> = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true, value: undefined }) }) };
+
 /**
- * Reads one object's CSV and yields its records, converted to the catalog's types. Every error
- * names the stream, the object, the line and (for values) the column and value.
+ * Opens one object's CSV: reads the header and compiles the conversion. A caller iterates
+ * `rows` and calls `toRecord` itself, which saves a generator layer per record on the hot path
+ * (`readObjectRecords` is the convenient form).
  */
-export async function* readObjectRecords(
+export async function openObjectRecords(
   body: Readable | AsyncIterable<Buffer>,
   options: ObjectRecordsOptions,
-): AsyncGenerator<Record<string, unknown>> {
+): Promise<ObjectRecords> {
   const where = { stream: options.stream, file: options.file };
   const csv = await openCsv(body, { delimiter: options.delimiter, file: options.file, stream: options.stream });
   try {
     const header = csv.header;
-    // Nothing but blank lines: no header, no rows.
-    if (header.length === 0) return;
+    if (header.length === 0) {
+      csv.close();
+      return { rows: NO_ROWS, toRecord: () => ({}), close: () => undefined };
+    }
     if (options.onUnknownColumns && options.knownColumns) {
       const known = options.knownColumns;
       const unknown = header.filter((name) => !known.has(name));
@@ -61,7 +83,7 @@ export async function* readObjectRecords(
     for (const [name, schema] of Object.entries(options.properties)) {
       if (!SDC_COLUMNS.includes(name)) dataProperties[name] = schema;
     }
-    let convert;
+    let convert: CsvConverter;
     try {
       convert = compileCsvConverter(dataProperties, header);
     } catch (error) {
@@ -69,23 +91,45 @@ export async function* readObjectRecords(
       if (error instanceof SingerError) error.locate({ ...where, line: 1 });
       throw error;
     }
+    const { bucket, key } = options;
     const withBucket = SDC_SOURCE_BUCKET in options.properties;
     const withFile = SDC_SOURCE_FILE in options.properties;
     const withLine = SDC_SOURCE_LINENO in options.properties;
-    for await (const row of csv.rows) {
-      let record: Record<string, unknown>;
-      try {
-        record = convert(row.fields);
-      } catch (error) {
-        if (error instanceof SingerError) error.locate({ ...where, line: row.line });
-        throw error;
-      }
-      if (withBucket) record[SDC_SOURCE_BUCKET] = options.bucket;
-      if (withFile) record[SDC_SOURCE_FILE] = options.key;
-      if (withLine) record[SDC_SOURCE_LINENO] = row.line;
-      yield record;
-    }
-  } finally {
+    return {
+      rows: csv.rows,
+      toRecord(row) {
+        let record: Record<string, unknown>;
+        try {
+          record = convert(row.fields);
+        } catch (error) {
+          if (error instanceof SingerError) error.locate({ ...where, line: row.line });
+          throw error;
+        }
+        if (withBucket) record[SDC_SOURCE_BUCKET] = bucket;
+        if (withFile) record[SDC_SOURCE_FILE] = key;
+        if (withLine) record[SDC_SOURCE_LINENO] = row.line;
+        return record;
+      },
+      close: () => csv.close(),
+    };
+  } catch (error) {
     csv.close();
+    throw error;
+  }
+}
+
+/**
+ * Reads one object's CSV and yields its records, converted to the catalog's types. Every error
+ * names the stream, the object, the line and (for values) the column and value.
+ */
+export async function* readObjectRecords(
+  body: Readable | AsyncIterable<Buffer>,
+  options: ObjectRecordsOptions,
+): AsyncGenerator<Record<string, unknown>> {
+  const object = await openObjectRecords(body, options);
+  try {
+    for await (const row of object.rows) yield object.toRecord(row);
+  } finally {
+    object.close();
   }
 }

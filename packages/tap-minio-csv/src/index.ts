@@ -11,8 +11,9 @@ export {
 } from './config';
 export type { CsvObjectStreamOptions } from './csv-object-stream';
 export { CsvObjectStream } from './csv-object-stream';
-export type { ObjectRecordsOptions } from './csv-records';
+export type { ObjectRecords, ObjectRecordsOptions } from './csv-records';
 export {
+  openObjectRecords,
   readObjectRecords,
   SDC_COLUMNS,
   SDC_SCHEMAS,
