@@ -36,3 +36,14 @@ export function encodeCsvRow(fields: readonly CsvField[]): string {
   for (let i = 1; i < fields.length; i += 1) line += `,${encodeCsvField(fields[i]!)}`;
   return `${line}\r\n`;
 }
+
+/** `encodeCsvField(toCsvField(value))` in one step, for the per-record path. */
+export function encodeCsvValue(value: unknown): string {
+  if (typeof value === 'string') {
+    if (value === '') return '""';
+    return NEEDS_QUOTES.test(value) ? `"${value.replace(QUOTE, '""')}"` : value;
+  }
+  // A number's text never holds a comma, quote or line break.
+  if (typeof value === 'number') return String(value);
+  return encodeCsvField(toCsvField(value));
+}

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError, openCsv, type RecordPosition, type RunContext, type SchemaMessage, Sink } from '@singer-ts/singer';
 
 import type { ProcessorConfig } from './config';
-import { encodeCsvField, toCsvField } from './csv-encoding';
+import { encodeCsvValue } from './csv-encoding';
 import { CsvObjectWriter } from './csv-object-writer';
 import { compileStreamRules, type Rule, type RuleContext } from './rules';
 import { deleteObject, openObject } from './s3-objects';
@@ -92,7 +92,7 @@ export class CsvObjectSink extends Sink {
       const column = plan[i]!;
       let value: unknown = column.present ? record[column.column] : null;
       if (column.rule) value = column.rule(value, column.ctx!);
-      const field = encodeCsvField(toCsvField(value));
+      const field = encodeCsvValue(value);
       line = i === 0 ? field : `${line},${field}`;
     }
     if (line === '') this.warnSingleNull();

@@ -2,7 +2,7 @@ export { main, PROCESSOR_SPEC } from './cli';
 export type { Compression, ProcessorConfig } from './config';
 export { CONFIG_ENV, CONFIG_SCHEMA, DEFAULT_REGION, normalizeConfig } from './config';
 export type { CsvField } from './csv-encoding';
-export { encodeCsvField, encodeCsvRow, toCsvField } from './csv-encoding';
+export { encodeCsvField, encodeCsvRow, encodeCsvValue, toCsvField } from './csv-encoding';
 export { CsvObjectSink } from './csv-object-sink';
 export type { CsvObjectWriterOptions } from './csv-object-writer';
 export { CsvObjectWriter, MIN_PART_SIZE } from './csv-object-writer';

@@ -139,6 +139,46 @@ function timestampError(reason: string, value: unknown, ctx: RuleContext): Error
   return valueError(`is not a timestamp (${reason})`, 'VALUE_NOT_DATETIME', value, ctx);
 }
 
+const ZERO = 48;
+
+/** The two digits at `at` as a number, or -1. */
+function twoDigits(text: string, at: number): number {
+  const a = text.charCodeAt(at) - ZERO;
+  const b = text.charCodeAt(at + 1) - ZERO;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * The common shape, `YYYY-MM-DD HH:MM:SS` (or with `T`), valid: checked without a regular
+ * expression, as most values of a timestamp column take this path.
+ */
+function isPlainTimestamp(text: string): boolean {
+  if (text.length !== 19) return false;
+  const sep = text.charCodeAt(10);
+  if (sep !== 32 && sep !== 84) return false;
+  if (text[4] !== '-' || text[7] !== '-' || text[13] !== ':' || text[16] !== ':') return false;
+  const century = twoDigits(text, 0);
+  const yy = twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const year = century * 100 + yy;
+  return (
+    century >= 0 &&
+    yy >= 0 &&
+    year >= 1 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth(year, month) &&
+    twoDigits(text, 11) >= 0 &&
+    twoDigits(text, 11) <= 23 &&
+    twoDigits(text, 14) >= 0 &&
+    twoDigits(text, 14) <= 59 &&
+    twoDigits(text, 17) >= 0 &&
+    twoDigits(text, 17) <= 59
+  );
+}
+
 /**
  * Parses a date-time and writes it as ISO 8601: `2017-10-02 10:56:33` →
  * `2017-10-02T10:56:33`. The clock reading is kept exactly: no zone is ever added, removed
@@ -146,6 +186,7 @@ function timestampError(reason: string, value: unknown, ctx: RuleContext): Error
  * a second keep their digits; a bare date gets midnight. Blank and null give null.
  */
 export const timestamp: Rule = (value, ctx) => {
+  if (typeof value === 'string' && isPlainTimestamp(value)) return `${value.slice(0, 10)}T${value.slice(11)}`;
   if (isMissing(value) || isBlank(value)) return null;
   if (typeof value !== 'string') throw timestampError('not text', value, ctx);
   const match = TIMESTAMP.exec(value.trim());

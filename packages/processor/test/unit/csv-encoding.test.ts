@@ -1,6 +1,6 @@
 import { LosslessNumber } from '@singer-ts/singer';
 
-import { encodeCsvField, encodeCsvRow, toCsvField } from '../../src/csv-encoding';
+import { encodeCsvField, encodeCsvRow, encodeCsvValue, toCsvField } from '../../src/csv-encoding';
 
 describe('CSV fields', () => {
   it('keep null and the empty string apart', () => {
@@ -34,5 +34,12 @@ describe('CSV fields', () => {
 describe('CSV rows', () => {
   it('end with CRLF as RFC 4180 says', () => {
     expect(encodeCsvRow(['a', null, '', 'x,y'])).toBe('a,,"","x,y"\r\n');
+  });
+});
+
+describe('CSV values', () => {
+  it('encode as toCsvField then encodeCsvField would', () => {
+    const values = [null, undefined, '', 'a', 'a,b', 'q"', 0, -1.5, 1e21, true, new LosslessNumber('1.10'), { a: 'x,y' }];
+    for (const value of values) expect(encodeCsvValue(value)).toBe(encodeCsvField(toCsvField(value)));
   });
 });

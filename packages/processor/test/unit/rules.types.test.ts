@@ -125,3 +125,23 @@ describe('timestamp', () => {
     }
   });
 });
+
+describe('timestamp on the common shape', () => {
+  it('checks every field of YYYY-MM-DD HH:MM:SS as the full parser does', () => {
+    for (const value of ['2017-10-02 10:56:33', '2000-02-29 23:59:59', '0001-01-01 00:00:00', '2017-10-02T10:56:33']) {
+      expect(run(timestamp, value)).toBe(value.replace(' ', 'T'));
+    }
+    for (const value of [
+      '1900-02-29 00:00:00',
+      '2017-04-31 00:00:00',
+      '2017-10-02 23:60:00',
+      '2017-10-02 10:56:60',
+      '0000-01-01 00:00:00',
+      '2017-10-02_10:56:33',
+      '2017-1O-02 10:56:33',
+      '20171002 10:56:33 ',
+    ]) {
+      expect(() => timestamp(value, ctx)).toThrow(expect.objectContaining({ code: 'VALUE_NOT_DATETIME', value }));
+    }
+  });
+});
