@@ -236,6 +236,9 @@ export class S3ObjectStore implements ObjectStore {
         if (attempt >= MAX_ATTEMPTS) {
           throw toSourceError(error, `Reading the object (byte ${offset}, ${attempt} attempts)`, this.describe(ref.key));
         }
+        this.logger?.warn(
+          `reading ${this.describe(ref.key)} broke off at byte ${offset} (${(error as S3LikeError).code ?? (error as Error).message}); resuming from there (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`,
+        );
         await sleep(backoffMs(attempt), undefined, { signal });
       }
       response = await this.get(ref, offset, signal);
