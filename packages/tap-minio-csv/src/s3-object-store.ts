@@ -1,17 +1,18 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import {
+  type _Object,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadBucketCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
-  type _Object,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { type ErrorCode, type Logger, SourceError } from '@singer-ts/singer';
-import { setTimeout as sleep } from 'node:timers/promises';
 
-import { MAX_ATTEMPTS } from './s3-client';
 import { type ObjectRef, type ObjectStore, toWholeSecond } from './object-store';
+import { MAX_ATTEMPTS } from './s3-client';
 
 interface S3LikeError {
   name?: string;
