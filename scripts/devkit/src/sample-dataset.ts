@@ -607,7 +607,7 @@ const CITIES = new Weighted<City>([
   [city('feira de santana', 'BA', 44000, 44099, -12.27, -38.97), 200],
   [city('caxias do sul', 'RS', 95000, 95099, -29.17, -51.18), 250],
   [city('pelotas', 'RS', 96000, 96099, -31.77, -52.34), 150],
-  [city('xangri-lá', 'RS', 95588, 95588, -29.8, -50.04), 25],
+  [city('xangri-lá', 'RS', 95588, 95588, -29.8, -50.04), 70],
   [city('xangri-la', 'RS', 95588, 95588, -29.8, -50.04), 25],
   [city('nova iguaçu', 'RJ', 26000, 26099, -22.76, -43.45), 300],
   [city('duque de caxias', 'RJ', 25000, 25299, -22.79, -43.31), 300],
@@ -620,7 +620,7 @@ const CITIES = new Weighted<City>([
   [city("santa bárbara d'oeste", 'SP', 13450, 13459, -22.75, -47.41), 60],
   [city("santa barbara d'oeste", 'SP', 13450, 13459, -22.75, -47.41), 80],
   [city("olho d'água das flores", 'AL', 57442, 57442, -9.54, -37.29), 10],
-  [city('são pedro da água branca', 'MA', 65920, 65920, -5.08, -48.43), 15],
+  [city('são pedro da água branca', 'MA', 65920, 65920, -5.08, -48.43), 60],
 ]);
 
 /** Kaggle's `product_category_name_translation.csv`, typos included (`costruction_`, `fashio_`). */
