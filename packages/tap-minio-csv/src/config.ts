@@ -36,9 +36,13 @@ const LIST_OR_CSV: JsonSchema = {
   anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }],
 };
 
+const TABLE_KEYS = ['table_name', 'search_prefix', 'search_pattern', 'key_properties', 'date_overrides', 'delimiter'];
+
 const TABLE_SCHEMA: JsonSchema = {
   type: 'object',
   required: ['table_name', 'search_pattern'],
+  // A misspelt key (`key_propertie`) must not pass silently.
+  additionalProperties: false,
   properties: {
     table_name: { type: 'string', minLength: 1, description: 'The stream name.' },
     search_prefix: { type: 'string', description: 'Only keys under this prefix are listed.' },
@@ -62,6 +66,7 @@ const TABLE_SCHEMA: JsonSchema = {
 export const CONFIG_SCHEMA: JsonSchema = {
   type: 'object',
   required: ['bucket', 'tables'],
+  additionalProperties: false,
   properties: {
     endpoint_url: {
       type: 'string',
@@ -79,7 +84,9 @@ export const CONFIG_SCHEMA: JsonSchema = {
     },
     tables: {
       description: 'A list of tables, or a JSON string holding that list (legacy configs).',
-      anyOf: [{ type: 'array', items: TABLE_SCHEMA }, { type: 'string' }],
+      // `items` applies to the list form only; the string form is checked by `parseTables`.
+      type: ['array', 'string'],
+      items: TABLE_SCHEMA,
     },
     sample_size: {
       type: 'integer',
@@ -168,6 +175,9 @@ export function parseTables(raw: unknown): TableSpec[] {
     const name = item.table_name;
     const label = typeof name === 'string' && name !== '' ? `table "${name}"` : at;
     const before = problems.length;
+    for (const key of Object.keys(item)) {
+      if (!TABLE_KEYS.includes(key)) problems.push(`${label}: unknown key ${JSON.stringify(key)}`);
+    }
     if (typeof name !== 'string' || name.trim() === '') {
       problems.push(`${at}.table_name is required (a non-empty string)`);
     } else if (seen.has(name)) {
@@ -211,7 +221,7 @@ export function parseTables(raw: unknown): TableSpec[] {
     );
   });
   if (problems.length > 0) {
-    throw new ConfigError(`Invalid "tables": ${problems.join('; ')}`, { column: 'tables', problems });
+    throw new ConfigError(`invalid "tables": ${problems.join('; ')}`, { column: 'tables', problems });
   }
   if (tables.length === 0) {
     throw new ConfigError('"tables" is empty: configure at least one table', { column: 'tables' });
@@ -244,7 +254,7 @@ export function normalizeConfig(raw: Record<string, unknown>): TapMinioCsvConfig
   }
   if (typeof raw.bucket !== 'string' || raw.bucket === '') problems.push('bucket is required');
   if (problems.length > 0) {
-    throw new ConfigError(`Invalid config: ${problems.join('; ')}`, { problems });
+    throw new ConfigError(`invalid config: ${problems.join('; ')}`, { problems });
   }
   return Object.freeze({
     bucket: raw.bucket as string,

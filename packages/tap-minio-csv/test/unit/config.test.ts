@@ -86,7 +86,7 @@ describe('config', () => {
         start_date: 'yesterday',
         tables: [
           { search_pattern: 'x' },
-          { table_name: 't', search_pattern: 'x', delimiter: ';;' },
+          { table_name: 't', search_pattern: 'x', delimiter: ';;', key_propertie: 'id' },
           { table_name: 't', search_pattern: 'y' },
           'not a table',
         ],
@@ -95,6 +95,7 @@ describe('config', () => {
     expect(problems).toEqual([
       'start_date must be an ISO 8601 date or date-time',
       'tables[0].table_name is required (a non-empty string)',
+      'table "t": unknown key "key_propertie"',
       'table "t": delimiter must be a single character other than a quote or newline',
       'table "t": table_name is used twice',
       'tables[3] must be an object',
