@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -74,12 +74,21 @@ export async function readText(client: S3Client, bucket: string, key: string): P
   return (await readObject(client, bucket, key)).toString('utf8');
 }
 
-/** Writes a config file into a fresh temp folder and returns its path. */
+let configDir: string | undefined;
+
+/** Writes a config file into this test file's temp folder and returns its path. */
 export function writeConfig(config: Record<string, unknown>): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'processor-test-')), 'config.json');
+  configDir ??= mkdtempSync(join(tmpdir(), 'processor-test-'));
+  const path = join(configDir, `config-${randomBytes(4).toString('hex')}.json`);
   writeFileSync(path, JSON.stringify(config));
   return path;
 }
+
+// Each test file runs in its own module registry, so this removes that file's configs.
+afterAll(() => {
+  if (configDir) rmSync(configDir, { recursive: true, force: true });
+  configDir = undefined;
+});
 
 /** Today's default key for a stream (the run's date in UTC). */
 export function defaultKey(stream: string, now = new Date()): string {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,10 +75,15 @@ describe('processor config', () => {
     expect(problemsOf({ bucket: 'b', rules: { s: { email: ['hash'] } } })).toEqual([
       'rules.s.email: step "hash" needs a key: set "hash_key" in the config or PROCESSOR_HASH_KEY',
     ]);
-    const path = join(mkdtempSync(join(tmpdir(), 'processor-config-')), 'config.json');
-    writeFileSync(path, JSON.stringify({ bucket: 'b', rules: { s: { email: ['hash'] } } }));
-    const config = await load({ PROCESSOR_HASH_KEY: 'k3y' }, path);
-    expect(config.hashKey).toBe('k3y');
+    const dir = mkdtempSync(join(tmpdir(), 'processor-config-'));
+    try {
+      const path = join(dir, 'config.json');
+      writeFileSync(path, JSON.stringify({ bucket: 'b', rules: { s: { email: ['hash'] } } }));
+      const config = await load({ PROCESSOR_HASH_KEY: 'k3y' }, path);
+      expect(config.hashKey).toBe('k3y');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses "drop" combined with other steps', () => {
