@@ -212,3 +212,36 @@ describe('tap-minio-csv sync against a real S3 server', () => {
     );
   });
 });
+
+describe('tap-minio-csv failures against a real S3 server', () => {
+  it('reports refused credentials without ever printing the secret', async () => {
+    const bucket = await createTestBucket('auth');
+    await bucket.put('things/1.csv', 'id\n1\n');
+    const secret = 'not-the-right-secret-4711';
+    const result = await runTap({
+      config: bucket.config({ aws_access_key_id: 'NOBODY', aws_secret_access_key: secret, tables: [table()] }),
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.logs).toMatch(/\[SOURCE_AUTH\]/);
+    expect(result.logs).not.toContain(secret);
+  });
+
+  it('skips an object deleted between listing and reading, with a warning, and moves on', async () => {
+    const bucket = await createTestBucket('deleted');
+    await bucket.put('things/a.csv', 'id\n1\n');
+    await bucket.put('things/b.csv', 'id\n2\n');
+    const config = bucket.config({ tables: [table()] });
+    const catalog = (await runTap({ config, discover: true })).output[0] as object;
+    const result = await runTap({
+      config,
+      catalog,
+      store: (_config, s3) =>
+        new HookedStore(s3, async (ref) => {
+          if (ref.key === 'things/a.csv') await bucket.remove(ref.key);
+        }),
+    });
+    expect(result.exitCode).toBe(0);
+    expect(recordsOf(result).map((r) => r.id)).toEqual([2]);
+    expect(result.logs).toMatch(/WARNING .*things\/a\.csv was deleted after it was listed: skipped/);
+  });
+});
