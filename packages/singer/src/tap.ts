@@ -25,6 +25,12 @@ class Clock {
  * (`createStream`); the SDK owns the sync loop, message order and STATE.
  */
 export abstract class Tap<C = unknown> {
+  /**
+   * Bookmarks to move without syncing their streams: `entriesToSync` may leave a stream out as
+   * unchanged yet record that it is current. They are part of every STATE the sync writes.
+   */
+  protected readonly carriedBookmarks = new Map<string, unknown>();
+
   constructor(
     readonly config: C,
     readonly context: RunContext,
@@ -61,6 +67,7 @@ export abstract class Tap<C = unknown> {
     const { logger, signal } = this.context;
     let state = initialState;
     const entries = await this.entriesToSync(catalog, initialState);
+    for (const [stream, bookmark] of this.carriedBookmarks) state = withBookmark(state, stream, bookmark);
     const clock = new Clock();
     for (const entry of entries) {
       signal.throwIfAborted();

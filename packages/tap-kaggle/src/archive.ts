@@ -19,6 +19,11 @@ export interface DatasetFile {
   readonly location: string;
   /** Bytes as stored (compressed size inside a zip), when known. */
   readonly storedBytes: number | undefined;
+  /**
+   * What identifies the file's content without reading it (a zip entry's CRC-32 and size),
+   * when the storage says; two versions with the same fingerprint hold the same bytes.
+   */
+  readonly fingerprint?: string;
   /** Opens the CSV's bytes as a stream, decompressed. Call once per read; each call is independent. */
   open(): Promise<Readable>;
 }
@@ -173,7 +178,10 @@ function zipEntryFile(zip: yauzl.ZipFile, entry: yauzl.Entry, archivePath: strin
       return stream;
     };
   }
-  return { name: stripWrapper(entry.fileName), location, storedBytes: entry.compressedSize, open };
+  // The entry's CRC-32 and size (of the wrapper's bytes for a nested .gz/.zip, which decide
+  // the content all the same).
+  const fingerprint = `crc32:${entry.crc32.toString(16).padStart(8, '0')}:${entry.uncompressedSize}`;
+  return { name: stripWrapper(entry.fileName), location, storedBytes: entry.compressedSize, fingerprint, open };
 }
 
 /** The one CSV inside a zip that wraps a single file (`train.csv.zip`), closing the zip after it. */

@@ -25,6 +25,8 @@ export interface KaggleBookmark {
   readonly line?: number;
   /** A fingerprint of `files` and `stream_names`, so a changed selection is not mistaken for "nothing new". */
   readonly selection?: string;
+  /** The file's content fingerprint when it was emitted (see `DatasetFile.fingerprint`). */
+  readonly fingerprint?: string;
 }
 
 /** The bookmark's fields when `value` looks like one of ours; undefined otherwise. */
@@ -39,6 +41,7 @@ export function parseBookmark(value: unknown): KaggleBookmark | undefined {
     done: b.done === true,
     ...(typeof b.line === 'number' ? { line: b.line } : {}),
     ...(typeof b.selection === 'string' ? { selection: b.selection } : {}),
+    ...(typeof b.fingerprint === 'string' ? { fingerprint: b.fingerprint } : {}),
   };
 }
 
@@ -92,6 +95,7 @@ export class CsvFileStream extends Stream {
       version: version ?? null,
       file: file.name,
       selection: this.source.selection,
+      ...(file.fingerprint !== undefined ? { fingerprint: file.fingerprint } : {}),
       ...fields,
     });
 

@@ -18,7 +18,7 @@ import {
 import type { DatasetArchive, DatasetFile } from './archive';
 import type { TapKaggleConfig } from './config';
 import type { CredentialSources } from './credentials';
-import { type CsvFileSource, CsvFileStream, parseBookmark } from './csv-file-stream';
+import { type CsvFileSource, CsvFileStream, type KaggleBookmark, parseBookmark } from './csv-file-stream';
 import { DatasetSource } from './dataset-source';
 import { type FileChoice, selectFiles } from './file-selection';
 
@@ -134,14 +134,35 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
       return [];
     }
     const entries = await super.entriesToSync(catalog, state);
-    const kept = entries.filter((entry) => {
+    const kept: CatalogEntry[] = [];
+    for (const entry of entries) {
       const file = streamMetadata(entry)[FILE_METADATA_KEY];
-      if (!isCurrent(entry.tap_stream_id, typeof file === 'string' ? file : undefined)) return true;
-      logger.info(`stream ${entry.stream}: already emitted whole from version ${version}; left out`);
-      return false;
-    });
+      if (isCurrent(entry.tap_stream_id, typeof file === 'string' ? file : undefined)) {
+        logger.info(`stream ${entry.stream}: already emitted whole from version ${version}; left out`);
+        continue;
+      }
+      const previous = bookmarks.find((b) => b.stream === entry.tap_stream_id)?.bookmark;
+      if (previous && (await this.isUnchangedFile(entry, previous))) {
+        // A new version that did not touch this file: nothing to emit, but the bookmark moves
+        // on, so the next run knows the stream is current without downloading.
+        logger.info(
+          `stream ${entry.stream}: ${previous.file} is the same in version ${version} as in version ${previous.version} (same CRC-32 and size); left out`,
+        );
+        this.carriedBookmarks.set(entry.tap_stream_id, { ...previous, version });
+        continue;
+      }
+      kept.push(entry);
+    }
     if (entries.length > 0 && kept.length === 0) logger.info(`${unchanged}: nothing to download or emit`);
     return kept;
+  }
+
+  /** Whether a file emitted whole earlier has the same content fingerprint in the archive now. */
+  private async isUnchangedFile(entry: CatalogEntry, previous: KaggleBookmark): Promise<boolean> {
+    if (!previous.done || previous.fingerprint === undefined) return false;
+    if (previous.selection !== undefined && previous.selection !== this.selection) return false;
+    const file = await this.fileFor(entry, await this.source.open());
+    return file.name === previous.file && file.fingerprint === previous.fingerprint;
   }
 
   private choices(archive: DatasetArchive): Promise<readonly FileChoice[]> {

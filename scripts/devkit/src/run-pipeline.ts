@@ -109,7 +109,7 @@ async function sampleZip(options: Options): Promise<string> {
   const zip = `${dir}.zip`;
   if (!existsSync(zip)) {
     say(`generating the Olist-shaped sample (scale ${options.scale}, version ${options.sampleVersion})…`);
-    const result = await generateSample({ scale: options.scale, seed: 1, outDir: dir, version: options.sampleVersion } as Parameters<typeof generateSample>[0]);
+    const result = await generateSample({ scale: options.scale, seed: 1, outDir: dir, version: options.sampleVersion });
     await writeKaggleZip(result.files, zip);
   }
   return zip;

@@ -130,6 +130,12 @@ export interface SampleOptions {
    * The four pipeline files are the same bytes either way.
    */
   extras?: boolean;
+  /**
+   * The dataset version (default 1). A later version is the same dataset some time on: a
+   * share of the orders that were `shipped` are now `delivered`, with their delivery date.
+   * Only `olist_orders_dataset.csv` differs; every other file keeps its bytes.
+   */
+  version?: number;
 }
 
 export interface SampleFile {
@@ -202,7 +208,7 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
     await writeSellers(ctx, track(open(OLIST_FILES.sellers, extras)));
     await writeProducts(ctx, track(open(OLIST_FILES.products)));
     await writeCustomers(ctx, track(open(OLIST_FILES.customers)));
-    await writeOrders(ctx, {
+    await writeOrders(ctx, options.version ?? 1, {
       orders: track(open(OLIST_FILES.orders)),
       items: track(open(OLIST_FILES.orderItems)),
       payments: track(open(OLIST_FILES.payments, extras)),
@@ -958,7 +964,7 @@ interface OrderWriters {
 }
 
 /** Orders with their items, payments and reviews, made together so that they agree. */
-async function writeOrders(ctx: SampleContext, w: OrderWriters): Promise<void> {
+async function writeOrders(ctx: SampleContext, version: number, w: OrderWriters): Promise<void> {
   const { counts } = ctx;
   const rng = ctx.rng('orders');
   const itemRng = ctx.rng('order_items');
@@ -1007,10 +1013,13 @@ async function writeOrders(ctx: SampleContext, w: OrderWriters): Promise<void> {
     const delivered = carrier + Math.floor(rng.logNormal(7 * DAY, 0.6));
     const estimated = purchase + rng.int(10, 45) * DAY;
     const deliveredKnown = status === 'delivered';
+    // A later version: some shipped orders have arrived. Decided without drawing from the
+    // generators, so every other value and file stays the same.
+    const arrived = version > 1 && status === 'shipped' && mix32(o * 7919 + version) % 3 !== 0;
     const orderLine =
-      `${text(orderId)},${text(customerId)},${status},${timestamp(purchase)},` +
+      `${text(orderId)},${text(customerId)},${arrived ? 'delivered' : status},${timestamp(purchase)},` +
       `${approvedMissing ? '' : timestamp(approved)},${carrierKnown ? timestamp(carrier) : ''},` +
-      `${deliveredKnown ? timestamp(delivered) : ''},${midnight(estimated)}`;
+      `${deliveredKnown || arrived ? timestamp(delivered) : ''},${midnight(estimated)}`;
     if (w.orders.row(orderLine)) await w.orders.flush();
 
     let totalCents = 0;

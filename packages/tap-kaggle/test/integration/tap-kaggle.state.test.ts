@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { type KaggleStandIn, startKaggleStandIn } from '../../../../scripts/devkit/src/kaggle-stand-in';
-import { fixtureZip, KEY, lastState, makeZip, runTap, Scratch, USERNAME } from './helpers';
+import { fixtureFiles, fixtureZip, KEY, lastState, makeZip, runTap, Scratch, USERNAME } from './helpers';
 
 const DATASET = 'olistbr/brazilian-ecommerce';
 
@@ -50,12 +50,32 @@ describe('tap-kaggle state and cache', () => {
     expect(lastState(second)).toEqual(lastState(first));
   });
 
-  it('emits everything again once Kaggle has a new version', async () => {
+  it('emits only the files a new version changed, and moves every bookmark to it', async () => {
     const first = await runTap(scratch, config);
-    standIn.setCurrentVersion(DATASET, 3, await fixtureZip());
+    const files = await fixtureFiles();
+    const customers = files['olist_customers_dataset.csv']!.toString();
+    files['olist_customers_dataset.csv'] = Buffer.from(customers.replace(/\n$/, '\n"c9","u9","01151","são paulo","SP"\n'));
+    standIn.setCurrentVersion(DATASET, 3, await makeZip(files));
     const second = await runTap(scratch, config, { state: lastState(first) });
-    expect(second.records).toHaveLength(5);
+    expect(second.exitCode).toBe(0);
+    expect(second.schemas.map((s) => s.stream)).toEqual(['customers']);
+    expect(second.records.map((r) => r.stream)).toEqual(new Array(second.records.length).fill('customers'));
+    expect(second.records.at(-1)?.record).toMatchObject({ customer_id: 'c9', customer_zip_code_prefix: '01151' });
+    expect(second.logs).toContain('stream orders: olist_orders_dataset.csv is the same in version 3 as in version 2 (same CRC-32 and size); left out');
     expect(lastState(second)).toMatchObject({ bookmarks: { orders: { version: 3, done: true }, customers: { version: 3, done: true } } });
+
+    // Everything is current now: the next run neither downloads nor emits.
+    standIn.clearRequests();
+    const third = await runTap(scratch, config, { state: lastState(second) });
+    expect(third.records).toHaveLength(0);
+    expect(storageRequests()).toBe(0);
+  });
+
+  it('emits a file again when a new version has the same name but other bytes', async () => {
+    const first = await runTap(scratch, config);
+    standIn.setCurrentVersion(DATASET, 3, await makeZip({ ...(await fixtureFiles()), 'olist_orders_dataset.csv': Buffer.from('order_id\nnew\n') }));
+    const second = await runTap(scratch, config, { state: lastState(first) });
+    expect(second.records.filter((r) => r.stream === 'orders').map((r) => r.record)).toEqual([{ order_id: 'new' }]);
   });
 
   it('does the same with a catalog: streams emitted whole at this version are left out', async () => {
