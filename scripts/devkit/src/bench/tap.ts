@@ -1,5 +1,6 @@
 /**
- * `npm run bench:tap [-- --rows N] [-- --keep]`: tap-minio-csv against its floor and COPY.
+ * `npm run bench:tap [-- --rows N] [--load-method upsert|append-only] [--keep]`: tap-minio-csv
+ * against its floor and COPY.
  *
  * One order_items-shaped CSV of N rows (default 1,000,000) is put in a local S3 server, then,
  * side by side in one run:
@@ -36,6 +37,8 @@ const MB = 1024 * 1024;
 interface Options {
   rows: number;
   keep: boolean;
+  /** target-postgres's `load_method`; default: the target's own (upsert, the tables have keys). */
+  loadMethod?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -45,6 +48,7 @@ function parseOptions(argv: string[]): Options {
     if (arg === '--rows') options.rows = Number(argv[++i]);
     else if (arg?.startsWith('--rows=')) options.rows = Number(arg.slice('--rows='.length));
     else if (arg === '--keep') options.keep = true;
+    else if (arg === '--load-method') options.loadMethod = argv[++i];
   }
   if (!Number.isInteger(options.rows) || options.rows < 1) throw new Error('--rows needs a positive integer');
   return options;
@@ -251,7 +255,14 @@ async function main(): Promise<void> {
       }),
     );
     const targetConfig = join(work, 'target.json');
-    await writeFile(targetConfig, JSON.stringify({ connection_string: pg.url, default_target_schema: 'bench_tap' }));
+    await writeFile(
+      targetConfig,
+      JSON.stringify({
+        connection_string: pg.url,
+        default_target_schema: 'bench_tap',
+        ...(options.loadMethod ? { load_method: options.loadMethod } : {}),
+      }),
+    );
 
     log('(a) floor: GetObject | csv-parse');
     const a = await timed(env, 'a', (rssFile) => [
@@ -325,7 +336,7 @@ async function main(): Promise<void> {
     const rate = (seconds: number): string => Math.round(options.rows / seconds).toLocaleString('en');
     const mb = (run: Run, label: string): string => (run.rss[label] === undefined ? '?' : format(run.rss[label], 0));
     const lines = [
-      `rows: ${options.rows.toLocaleString('en')} (${format(size / MB, 1)} MB CSV)`,
+      `rows: ${options.rows.toLocaleString('en')} (${format(size / MB, 1)} MB CSV), target load_method ${options.loadMethod ?? 'default'}`,
       '',
       '| run | wall s | rows/s | ratio | goal | peak RSS MB |',
       '| --- | ---: | ---: | ---: | --- | --- |',
