@@ -15,9 +15,14 @@ import type { LoadMethod } from './config';
 import { ColumnTooNarrowError, COPY_NULL, CopyEncoder, type EncoderColumn, escapeCopyText } from './copy-encoder';
 import { COPY_CHUNK_CHARS, CopyFeed } from './copy-feed';
 import { columnNames, qualifiedName, quoteIdent, safeIdentifier } from './identifiers';
-import { betterReason, type CopyHolder, isConnectionLost, type PgSession, sqlState, toLoadError } from './pg-session';
+import { betterReason, type CopyHolder, isConnectionLost, type PgSession, toLoadError } from './pg-session';
 import type { ColumnSpec, TableManager, TableState } from './table-manager';
 import { latticeTypeOf, type PgType, pgTypeFor } from './type-mapping';
+
+/** Largest piece of buffered rows handed to the COPY at once. */
+const COPY_SLICE_CHARS = 4 * COPY_CHUNK_CHARS;
+/** Rows encoded ahead while PostgreSQL merges the previous batch (about 8 MiB of text). */
+const MERGE_OVERLAP_CHARS = 128 * COPY_CHUNK_CHARS;
 
 export const SDC_EXTRACTED_AT = '_sdc_extracted_at';
 export const SDC_RECEIVED_AT = '_sdc_received_at';
@@ -134,6 +139,9 @@ export class PostgresSink extends Sink implements CopyHolder {
   private readonly stageName: string;
   private stageReady = false;
   private stageHasRows = false;
+  /** The merge of the previous batch, while PostgreSQL runs it. */
+  private merging: Promise<void> | undefined;
+  private mergeFailure: SingerError | undefined;
   /** Records carried a `version`: the table keeps `_sdc_table_version` (and `_sdc_deleted_at`). */
   private versioned = false;
   private truncatePending: boolean;
@@ -222,6 +230,8 @@ export class PostgresSink extends Sink implements CopyHolder {
     this.rowRecords.push(position.record);
     this.pending += 1;
     if (this.rows.length < COPY_CHUNK_CHARS) return undefined;
+    // While the previous batch merges, rows wait here, up to a bound: then reading waits too.
+    if (this.merging !== undefined && this.rows.length < MERGE_OVERLAP_CHARS) return undefined;
     return this.handOn();
   }
 
@@ -238,11 +248,12 @@ export class PostgresSink extends Sink implements CopyHolder {
   }
 
   /**
-   * Hands the buffered rows (a chunk of about 64 KiB) to this stream's COPY, opening it when
-   * needed (which ends another stream's COPY: the connection carries one at a time), and waits
-   * only when PostgreSQL is behind.
+   * Hands the buffered rows to this stream's COPY, opening it when needed (which ends another
+   * stream's COPY: the connection carries one at a time), and waits only when PostgreSQL is
+   * behind. Rows buffered while a merge ran go in slices, so no copy of the batch is made.
    */
   private async handOn(): Promise<void> {
+    await this.settle();
     if (!this.segment) await this.openSegment();
     const segment = this.segment as Segment;
     if (segment.failure !== undefined) throw this.copyError(segment, segment.failure);
@@ -252,13 +263,15 @@ export class PostgresSink extends Sink implements CopyHolder {
     this.rows = '';
     this.rowLines = [];
     this.rowRecords = [];
-    const wait = segment.feed.write(text);
-    if (wait === undefined) return;
-    try {
-      await wait;
-    } catch (error) {
-      await segment.settled;
-      throw this.copyError(segment, segment.failure ?? error);
+    for (let start = 0; start < text.length; start += COPY_SLICE_CHARS) {
+      const wait = segment.feed.write(text.length <= COPY_SLICE_CHARS ? text : text.slice(start, start + COPY_SLICE_CHARS));
+      if (wait === undefined) continue;
+      try {
+        await wait;
+      } catch (error) {
+        await segment.settled;
+        throw this.copyError(segment, segment.failure ?? error);
+      }
     }
   }
 
@@ -440,13 +453,20 @@ export class PostgresSink extends Sink implements CopyHolder {
 
   /** Everything written so far reaches the table (still inside the open transaction). */
   private async flush(): Promise<void> {
+    await this.drainRows();
+    await this.settle();
+  }
+
+  /** Buffered rows into the COPY, the COPY ended, and the merge of the batch started. */
+  private async drainRows(): Promise<void> {
+    await this.settle();
     if (this.rows !== '') await this.handOn();
     await this.closeSegment();
-    if (this.staged && this.stageHasRows) await this.merge();
+    if (this.staged && this.stageHasRows) this.startMerge();
   }
 
   override async drain(): Promise<void> {
-    await this.flush();
+    await this.drainRows();
     const plan = this.plan;
     if (plan) {
       for (const [column, count] of plan.encoder.nulRemoved) {
@@ -466,57 +486,69 @@ export class PostgresSink extends Sink implements CopyHolder {
   }
 
   /**
-   * Staged rows into the table. The common case (no key twice in the batch) is one INSERT ...
-   * ON CONFLICT; PostgreSQL refuses a batch that hits one row twice (21000), and then the last
-   * record per key is picked with DISTINCT ON over the record order. Unchanged rows are not
-   * rewritten. With hard_delete, keys whose last record carries `_sdc_deleted_at` are deleted.
+   * Staged rows into the table, in one round trip: the last record per key (DISTINCT ON over
+   * the record order, which also sorts the batch by key so index pages are visited in order)
+   * goes through INSERT ... ON CONFLICT ... DO UPDATE, which leaves unchanged rows unwritten.
+   * With hard_delete, keys whose last record carries `_sdc_deleted_at` are deleted instead.
    */
-  private async merge(): Promise<void> {
+  private mergeSql(): string {
     const plan = this.plan as Plan;
     const target = this.qualifiedTable;
-    const keys = plan.keyColumns.map(quoteIdent);
-    const columns = plan.columnNames.map(quoteIdent);
-    const list = columns.join(', ');
-    const latest = `(SELECT DISTINCT ON (${keys.join(', ')}) * FROM ${this.stageTable} ORDER BY ${keys.join(', ')}, ${quoteIdent(STAGE_SEQUENCE)} DESC)`;
+    const keys = plan.keyColumns.map(quoteIdent).join(', ');
+    const list = plan.columnNames.map(quoteIdent).join(', ');
+    const latest = `(SELECT DISTINCT ON (${keys}) * FROM ${this.stageTable} ORDER BY ${keys}, ${quoteIdent(STAGE_SEQUENCE)} DESC)`;
     const updatable = plan.columnNames.filter((column) => !plan.keyColumns.includes(column)).map(quoteIdent);
+    // IS DISTINCT FROM needs an equality operator: json, xml and geometric columns have none.
     const comparable = plan.columnNames.every((column) => {
       const formatted = plan.table.columns.get(column)?.formatted ?? '';
-      return latticeTypeOf(formatted) !== undefined || /^(character|numeric|double|real|integer|smallint|timestamp|time|date|uuid)/.test(formatted);
+      return (
+        latticeTypeOf(formatted) !== undefined ||
+        /^(character|numeric|double|real|integer|smallint|timestamp|time|date|uuid|bytea|interval|inet|money)/.test(formatted)
+      );
     });
     const onConflict =
       updatable.length === 0
-        ? `ON CONFLICT (${keys.join(', ')}) DO NOTHING`
-        : `ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${updatable.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}` +
+        ? `ON CONFLICT (${keys}) DO NOTHING`
+        : `ON CONFLICT (${keys}) DO UPDATE SET ${updatable.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}` +
           (comparable
             ? ` WHERE (${updatable.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${updatable.map((c) => `EXCLUDED.${c}`).join(', ')})`
             : '');
-    const deletes = this.settings.hardDelete && plan.columnNames.includes(SDC_DELETED_AT);
-    const deleted = quoteIdent(SDC_DELETED_AT);
-    try {
-      if (deletes) {
-        await this.session.query(
-          `DELETE FROM ${target} AS t USING ${latest} AS s WHERE ${keys.map((k) => `t.${k} = s.${k}`).join(' AND ')} AND s.${deleted} IS NOT NULL`,
-        );
-        await this.session.query(
-          `INSERT INTO ${target} AS t (${list}) SELECT ${list} FROM ${latest} AS s WHERE s.${deleted} IS NULL ${onConflict}`,
-        );
-      } else {
-        await this.session.query('SAVEPOINT singer_merge');
-        try {
-          await this.session.query(`INSERT INTO ${target} AS t (${list}) SELECT ${list} FROM ${this.stageTable} ${onConflict}`);
-        } catch (error) {
-          // 21000: ON CONFLICT DO UPDATE command cannot affect row a second time.
-          if (sqlState(error) !== '21000') throw error;
-          await this.session.query('ROLLBACK TO SAVEPOINT singer_merge');
-          await this.session.query(`INSERT INTO ${target} AS t (${list}) SELECT ${list} FROM ${latest} AS s ${onConflict}`);
-        }
-        await this.session.query('RELEASE SAVEPOINT singer_merge');
-      }
-      await this.session.query(`TRUNCATE ${this.stageTable}`);
-      this.stageHasRows = false;
-    } catch (error) {
-      throw this.locate(toLoadError(error, `merging into ${target}`));
+    const statements: string[] = [];
+    if (this.settings.hardDelete && plan.columnNames.includes(SDC_DELETED_AT)) {
+      const deleted = quoteIdent(SDC_DELETED_AT);
+      const match = plan.keyColumns.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+      statements.push(`DELETE FROM ${target} AS t USING ${latest} AS s WHERE ${match} AND s.${deleted} IS NOT NULL`);
+      statements.push(`INSERT INTO ${target} AS t (${list}) SELECT ${list} FROM ${latest} AS s WHERE s.${deleted} IS NULL ${onConflict}`);
+    } else {
+      statements.push(`INSERT INTO ${target} AS t (${list}) SELECT ${list} FROM ${latest} AS s ${onConflict}`);
     }
+    statements.push(`TRUNCATE ${this.stageTable}`);
+    return statements.join('; ');
+  }
+
+  /**
+   * Starts the merge of the staged batch without waiting for it: PostgreSQL merges while the
+   * next batch is read and encoded (held back, at most one batch, until the merge is done).
+   * `settle()` waits for it; the target settles every sink before it commits.
+   */
+  private startMerge(): void {
+    const target = this.qualifiedTable;
+    this.stageHasRows = false;
+    this.merging = this.session.query(this.mergeSql()).then(
+      () => {
+        this.merging = undefined;
+      },
+      (error: unknown) => {
+        this.merging = undefined;
+        this.mergeFailure ??= this.locate(toLoadError(error, `merging into ${target}`));
+      },
+    );
+  }
+
+  /** Waits for the merge in flight, if any, and reports its failure. */
+  async settle(): Promise<void> {
+    if (this.merging) await this.merging;
+    if (this.mergeFailure !== undefined) throw this.mergeFailure;
   }
 
   private locate(error: SingerError): SingerError {
@@ -611,5 +643,7 @@ export class PostgresSink extends Sink implements CopyHolder {
     }
     if (segment) await segment.settled;
     this.session.copyEnded(this);
+    if (this.merging) await this.merging;
+    this.mergeFailure = undefined;
   }
 }

@@ -130,7 +130,7 @@ export class TableManager {
       // A type this target did not create is the user's choice: PostgreSQL casts into it.
       if (column.lattice === undefined) continue;
       const widened = widenType(column.lattice, spec_.type);
-      if (widened !== column.lattice || (widened === 'bigint' && column.formatted !== 'bigint')) {
+      if (widened !== column.lattice) {
         changes.push(`ALTER COLUMN ${quoted} TYPE ${SQL_TYPE[widened]} USING ${widenUsing(quoted, widened)}`);
       }
     }

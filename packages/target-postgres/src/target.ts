@@ -60,6 +60,9 @@ export class TargetPostgres extends Target<TargetPostgresConfig> {
   }
 
   protected override async commit(): Promise<void> {
+    // Merges run while records keep coming; every one must have succeeded before COMMIT
+    // (PostgreSQL answers COMMIT in a failed transaction with a silent ROLLBACK).
+    for (const sink of this.created) await sink.settle();
     await this.session.commit();
   }
 

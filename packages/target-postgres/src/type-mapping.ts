@@ -104,8 +104,6 @@ export function latticeTypeOf(formatted: string): PgType | undefined {
     case 'boolean':
       return 'boolean';
     case 'bigint':
-    case 'integer':
-    case 'smallint':
       return 'bigint';
     case 'numeric':
       return formatted === 'numeric' ? 'numeric' : undefined;

@@ -64,11 +64,8 @@ describe('latticeTypeOf', () => {
     expect(latticeTypeOf('jsonb')).toBe('jsonb');
   });
 
-  it('treats smaller integers as the integer family', () => {
-    expect(latticeTypeOf('integer')).toBe('bigint');
-  });
-
   it('leaves user-made types alone', () => {
+    expect(latticeTypeOf('integer')).toBeUndefined();
     expect(latticeTypeOf('character varying(20)')).toBeUndefined();
     expect(latticeTypeOf('numeric(10,2)')).toBeUndefined();
     expect(latticeTypeOf('timestamp without time zone')).toBeUndefined();
