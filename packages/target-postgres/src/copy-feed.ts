@@ -17,9 +17,9 @@ export class CopyFeed extends Readable {
   }
 
   /** Hands on one chunk of rows. Returns a promise when the caller must wait before the next. */
-  write(chunk: string): Promise<void> | undefined {
+  write(chunk: Buffer | string): Promise<void> | undefined {
     if (this.destroyed) return Promise.reject(this.errored ?? new Error('the COPY stream was closed'));
-    if (this.push(Buffer.from(chunk, 'utf8'))) return undefined;
+    if (this.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)) return undefined;
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
     });

@@ -7,10 +7,11 @@ import type { Queryable } from './table-manager';
 
 /**
  * Session settings that make values mean the same whatever the server's or machine's
- * defaults: a timestamp without an offset is UTC, dates print as ISO, and staging tables get
- * enough local buffers to stay in memory (it must be set before the first temp table is used).
+ * defaults: a timestamp without an offset is UTC, dates print as ISO. Staging tables get
+ * enough local buffers to stay in memory (set before the first temp table is used), and the
+ * merge's sort of a batch by key enough memory not to spill to disk.
  */
-const SESSION_SETUP = `SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, MDY'; SET temp_buffers TO '64MB'`;
+const SESSION_SETUP = `SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, MDY'; SET temp_buffers TO '64MB'; SET work_mem TO '32MB'`;
 
 const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 

@@ -19,10 +19,8 @@ import { betterReason, type CopyHolder, isConnectionLost, type PgSession, toLoad
 import type { ColumnSpec, TableManager, TableState } from './table-manager';
 import { latticeTypeOf, type PgType, pgTypeFor } from './type-mapping';
 
-/** Largest piece of buffered rows handed to the COPY at once. */
-const COPY_SLICE_CHARS = 4 * COPY_CHUNK_CHARS;
-/** Rows encoded ahead while PostgreSQL merges the previous batch (about 8 MiB of text). */
-const MERGE_OVERLAP_CHARS = 128 * COPY_CHUNK_CHARS;
+/** Bytes of rows encoded ahead (as chunks) while PostgreSQL merges the previous batch. */
+const HELD_BYTES_LIMIT = 32 * 1024 * 1024;
 
 export const SDC_EXTRACTED_AT = '_sdc_extracted_at';
 export const SDC_RECEIVED_AT = '_sdc_received_at';
@@ -135,6 +133,9 @@ export class PostgresSink extends Sink implements CopyHolder {
   private rows = '';
   private rowLines: number[] = [];
   private rowRecords: number[] = [];
+  /** Full chunks held while a merge runs, as bytes (a long string of rows would be a rope). */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
   private readonly table: string;
   private readonly stageName: string;
   private stageReady = false;
@@ -230,8 +231,12 @@ export class PostgresSink extends Sink implements CopyHolder {
     this.rowRecords.push(position.record);
     this.pending += 1;
     if (this.rows.length < COPY_CHUNK_CHARS) return undefined;
-    // While the previous batch merges, rows wait here, up to a bound: then reading waits too.
-    if (this.merging !== undefined && this.rows.length < MERGE_OVERLAP_CHARS) return undefined;
+    if (this.merging !== undefined && this.heldBytes < HELD_BYTES_LIMIT) {
+      // The previous batch is merging: encode ahead (the SDK drains at batch_size_rows, and
+      // past the byte limit reading waits too), so reading overlaps PostgreSQL's work.
+      this.hold();
+      return undefined;
+    }
     return this.handOn();
   }
 
@@ -247,24 +252,34 @@ export class PostgresSink extends Sink implements CopyHolder {
     if (done) await done;
   }
 
+  /** Turns the rows buffered so far into a held chunk. */
+  private hold(): void {
+    const chunk = Buffer.from(this.rows, 'utf8');
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    this.rows = '';
+  }
+
   /**
    * Hands the buffered rows to this stream's COPY, opening it when needed (which ends another
    * stream's COPY: the connection carries one at a time), and waits only when PostgreSQL is
-   * behind. Rows buffered while a merge ran go in slices, so no copy of the batch is made.
+   * behind.
    */
   private async handOn(): Promise<void> {
     await this.settle();
     if (!this.segment) await this.openSegment();
     const segment = this.segment as Segment;
     if (segment.failure !== undefined) throw this.copyError(segment, segment.failure);
-    const text = this.rows;
+    if (this.rows !== '') this.hold();
+    const chunks = this.held;
     for (const line of this.rowLines) segment.lines.push(line);
     for (const record of this.rowRecords) segment.records.push(record);
-    this.rows = '';
+    this.held = [];
+    this.heldBytes = 0;
     this.rowLines = [];
     this.rowRecords = [];
-    for (let start = 0; start < text.length; start += COPY_SLICE_CHARS) {
-      const wait = segment.feed.write(text.length <= COPY_SLICE_CHARS ? text : text.slice(start, start + COPY_SLICE_CHARS));
+    for (const chunk of chunks) {
+      const wait = segment.feed.write(chunk);
       if (wait === undefined) continue;
       try {
         await wait;
@@ -460,7 +475,7 @@ export class PostgresSink extends Sink implements CopyHolder {
   /** Buffered rows into the COPY, the COPY ended, and the merge of the batch started. */
   private async drainRows(): Promise<void> {
     await this.settle();
-    if (this.rows !== '') await this.handOn();
+    if (this.rows !== '' || this.held.length > 0) await this.handOn();
     await this.closeSegment();
     if (this.staged && this.stageHasRows) this.startMerge();
   }
@@ -636,6 +651,8 @@ export class PostgresSink extends Sink implements CopyHolder {
     this.rows = '';
     this.rowLines = [];
     this.rowRecords = [];
+    this.held = [];
+    this.heldBytes = 0;
     this.stageHasRows = false;
     this.pending = 0;
     if (segment && segment.failure === undefined && this.session.connectionError === undefined) {

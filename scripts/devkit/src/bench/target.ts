@@ -13,6 +13,8 @@
  * Each target run is the real executable; its peak RSS comes from `/usr/bin/time -v` (or
  * VmHWM in /proc/<pid>/status where that is missing). `--profile` adds `--cpu-prof` to the
  * target runs (profiles in `.bench/target/profiles/`).
+ * (a') is a reference row: the same COPY into a table with the upsert's primary key, the index
+ * cost that (c) and (d) pay whatever the loader.
  * Goals: (b) ≤ 1.5× (a), (c) ≤ 2×, (d) ≤ 3×; peak RSS < 150 MB and flat from 1M to 5M records.
  */
 import { spawn } from 'node:child_process';
@@ -151,22 +153,30 @@ interface Result {
 const TABLE_DDL = `(order_id text, order_item_id bigint, product_id text, seller_id text,
   shipping_limit_date timestamp with time zone, price numeric, freight_value numeric)`;
 
-/** (a) the floor: the CSV through pg-copy-streams into a plain table. */
-async function copyFloor(url: string, csvPath: string, records: number): Promise<Result> {
+/**
+ * (a) the floor: the CSV through pg-copy-streams into a plain table. With `keyed`, (a') the
+ * same into a table with the upsert's primary key: what any keyed load pays for its index.
+ */
+async function copyFloor(url: string, csvPath: string, records: number, keyed: boolean): Promise<Result> {
+  const schema = keyed ? 'bench_copy_keyed' : 'bench_copy';
+  const ddl = keyed ? TABLE_DDL.replace(/\)$/, ', PRIMARY KEY (order_id, product_id, order_item_id))') : TABLE_DDL;
   const client = new Client({ connectionString: url });
   await client.connect();
-  await client.query(`SET TimeZone TO 'UTC'; CREATE SCHEMA bench_copy; CREATE TABLE bench_copy.order_items ${TABLE_DDL}`);
+  await client.query(`SET TimeZone TO 'UTC'; CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.order_items ${ddl}`);
   const started = process.hrtime.bigint();
   await client.query('BEGIN');
-  const copy = client.query(copyFrom('COPY bench_copy.order_items FROM STDIN WITH (FORMAT csv, HEADER true)'));
+  const copy = client.query(copyFrom(`COPY ${schema}.order_items FROM STDIN WITH (FORMAT csv, HEADER true)`));
   await pipeline(createReadStream(csvPath, { highWaterMark: 256 * 1024 }), copy);
   await client.query('COMMIT');
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM bench_copy.order_items');
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.order_items`);
   await client.end();
   const count = Number(rows[0]?.n);
   if (count !== records) throw new Error(`COPY loaded ${count} rows, expected ${records}`);
-  return { label: '(a) COPY CSV via pg-copy-streams (floor)', seconds, rows: count };
+  const label = keyed
+    ? "(a') the same COPY into a table with the primary key (reference)"
+    : '(a) COPY CSV via pg-copy-streams (floor)';
+  return { label, seconds, rows: count };
 }
 
 /** Runs the real target on the Singer file; wall time from spawn to exit, peak RSS of the process. */
@@ -263,7 +273,8 @@ async function main(): Promise<void> {
   const postgres = await startPostgres();
   try {
     const results: Result[] = [];
-    results.push(await copyFloor(postgres.url, csvPath, options.records));
+    results.push(await copyFloor(postgres.url, csvPath, options.records, false));
+    results.push(await copyFloor(postgres.url, csvPath, options.records, true));
     const batch = options.batchSize === undefined ? {} : { batch_size_rows: options.batchSize };
     const runs: [string, string, Record<string, unknown>][] = [
       ['(b) target-postgres append-only', 'bench_append', { load_method: 'append-only' }],
