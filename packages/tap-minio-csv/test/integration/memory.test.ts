@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -79,6 +79,7 @@ async function runMeasured(config: string, stallAfter: number): Promise<{ code: 
 
     const small = await runMeasured(await configFor('small'), 0);
     const big = await runMeasured(await configFor('big'), ROWS / 4);
+    await rm(dir, { recursive: true, force: true });
     expect({ code: big.code, stderr: big.code === 0 ? '' : big.stderr }).toEqual({ code: 0, stderr: '' });
     expect(big.records).toBe(ROWS);
     expect(big.stalled).toBe(true);

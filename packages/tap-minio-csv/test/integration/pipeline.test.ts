@@ -4,6 +4,7 @@
  * the same file. Needs `npx tsc -b packages/tap-minio-csv packages/target-postgres` first.
  */
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { Client } from 'pg';
@@ -44,6 +45,7 @@ describe('tap-minio-csv | target-postgres', () => {
 
   afterAll(async () => {
     await client.end();
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('loads every Olist table exactly as COPY … CSV reads the same file, value for value', async () => {

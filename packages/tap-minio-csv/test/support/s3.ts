@@ -2,7 +2,7 @@
  * Test helpers: a fresh bucket per test on the suite's real S3 server (or TEST_S3_ENDPOINT),
  * and the tap run in-process on temp config/catalog/state files.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -170,14 +170,18 @@ export async function runTap(run: TapRun): Promise<TapRunResult> {
     args.push('-s', path);
   }
   if (run.discover) args.push('--discover');
-  return runTapInProcess(
-    spec,
-    (config, context) => {
-      const s3 = new S3ObjectStore(createS3Client(config), config.bucket, { logger: context.logger });
-      return new TapMinioCsv(config, context, run.store ? run.store(config, s3) : s3);
-    },
-    { args, env: { ...process.env, LOG_LEVEL: 'info' } },
-  );
+  try {
+    return await runTapInProcess(
+      spec,
+      (config, context) => {
+        const s3 = new S3ObjectStore(createS3Client(config), config.bucket, { logger: context.logger });
+        return new TapMinioCsv(config, context, run.store ? run.store(config, s3) : s3);
+      },
+      { args, env: { ...process.env, LOG_LEVEL: 'info' } },
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** The last STATE value a run wrote. */
