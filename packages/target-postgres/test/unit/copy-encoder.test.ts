@@ -6,6 +6,7 @@ import {
   type EncoderColumn,
   escapeCopyText,
   fitsBigint,
+  numberText,
   plainIntegerText,
   timeToUtc,
 } from '../../src/copy-encoder';
@@ -165,6 +166,19 @@ describe('CopyEncoder: other types', () => {
 });
 
 describe('helpers', () => {
+  it('numberText spells every double exactly as String does', () => {
+    const samples = [0.01, 0.1, 0.5, 1.5, 58.9, 58.91, -0.05, -12.3, 999999999999.99, 1e12 + 0.5, 0.001, 1e-7, 0.3, 1 / 3, 2 ** 53 + 2, -0];
+    let seed = 7;
+    const next = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      samples.push(Number((next() * 1000 - 500).toFixed(2)), Number((next() * 1e11).toFixed(i % 4)), next() * 10 ** Math.floor(next() * 30 - 10));
+    }
+    for (const value of samples) expect(numberText(value)).toBe(String(value));
+  });
+
   it('fitsBigint checks both ends of the range', () => {
     expect(fitsBigint('9223372036854775807')).toBe(true);
     expect(fitsBigint('9223372036854775808')).toBe(false);
