@@ -65,6 +65,8 @@ interface Plan {
   /** Column name → property (or metadata column), for errors. */
   readonly propertyOf: ReadonlyMap<string, string>;
   readonly keyColumns: readonly string[];
+  /** The staging table's record-order column, named apart from every stream column. */
+  readonly stageSequence: string;
   readonly table: TableState;
   readonly encoder: CopyEncoder;
 }
@@ -78,6 +80,13 @@ interface Segment {
   /** Input line and record number of each row, so PostgreSQL's `line N` names the record. */
   readonly lines: number[];
   readonly records: number[];
+}
+
+/** `base`, or `base_2`, `base_3`, ... : the first that is not taken. */
+function uniqueName(base: string, taken: ReadonlySet<string>): string {
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
+  return name;
 }
 
 /**
@@ -391,6 +400,7 @@ export class PostgresSink extends Sink implements CopyHolder {
       columnNames: [...columns.map((c) => c.column), ...metadataColumns.map(([, column]) => column)],
       propertyOf,
       keyColumns,
+      stageSequence: uniqueName(STAGE_SEQUENCE, new Set(table.columns.keys())),
       table,
       encoder: new CopyEncoder(columns, { stream: this.stream, sanitizeNulText: this.settings.sanitizeNullTextCharacters }),
     };
@@ -414,7 +424,7 @@ export class PostgresSink extends Sink implements CopyHolder {
     if (this.staged) {
       if (!this.stageReady) await this.createStage(plan);
       target = this.stageTable;
-      columnList = [quoteIdent(STAGE_SEQUENCE), ...columnList];
+      columnList = [quoteIdent(plan.stageSequence), ...columnList];
       this.stageHasRows = true;
     }
     const copy = await this.session.copy(this, `COPY ${target} (${columnList.join(', ')}) FROM STDIN WITH (FORMAT text)`);
@@ -442,7 +452,7 @@ export class PostgresSink extends Sink implements CopyHolder {
   /** A temp table with the target's column types (user-made ones included) plus the row order. */
   private async createStage(plan: Plan): Promise<void> {
     const definitions = [
-      `${quoteIdent(STAGE_SEQUENCE)} bigint`,
+      `${quoteIdent(plan.stageSequence)} bigint`,
       ...plan.columnNames.map((column) => `${quoteIdent(column)} ${plan.table.columns.get(column)?.formatted ?? 'text'}`),
     ];
     await this.session.query(`DROP TABLE IF EXISTS ${this.stageTable}`);
@@ -511,7 +521,7 @@ export class PostgresSink extends Sink implements CopyHolder {
     const target = this.qualifiedTable;
     const keys = plan.keyColumns.map(quoteIdent).join(', ');
     const list = plan.columnNames.map(quoteIdent).join(', ');
-    const latest = `(SELECT DISTINCT ON (${keys}) * FROM ${this.stageTable} ORDER BY ${keys}, ${quoteIdent(STAGE_SEQUENCE)} DESC)`;
+    const latest = `(SELECT DISTINCT ON (${keys}) * FROM ${this.stageTable} ORDER BY ${keys}, ${quoteIdent(plan.stageSequence)} DESC)`;
     const updatable = plan.columnNames.filter((column) => !plan.keyColumns.includes(column)).map(quoteIdent);
     // IS DISTINCT FROM needs an equality operator: json, xml and geometric columns have none.
     const comparable = plan.columnNames.every((column) => {

@@ -85,6 +85,33 @@ describe('several streams on one connection', () => {
   });
 });
 
+describe('failures inside PostgreSQL', () => {
+  it('reports a merge PostgreSQL refuses (a CHECK constraint) naming the stream, and commits nothing after the last state', async () => {
+    const schema = uniqueSchema('check');
+    await client.query(`CREATE SCHEMA "${schema}"`);
+    await client.query(`CREATE TABLE "${schema}".ledger (id bigint PRIMARY KEY, amount numeric CHECK (amount >= 0), "_sdc_stage_seq" text)`);
+    const result = await runTarget(
+      [
+        '{"type":"SCHEMA","stream":"ledger","schema":{"properties":{"id":{"type":"integer"},"amount":{"type":"number"},"_sdc_stage_seq":{"type":["null","string"]}}},"key_properties":["id"]}',
+        '{"type":"RECORD","stream":"ledger","record":{"id":1,"amount":5,"_sdc_stage_seq":"a column named like the staging order"}}',
+        '{"type":"STATE","value":{"step":1}}',
+        '{"type":"RECORD","stream":"ledger","record":{"id":2,"amount":-1,"_sdc_stage_seq":null}}',
+        '{"type":"RECORD","stream":"ledger","record":{"id":1,"amount":6,"_sdc_stage_seq":null}}',
+        '{"type":"STATE","value":{"step":2}}',
+      ],
+      { default_target_schema: schema },
+    );
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stateValues).toEqual([{ step: 1 }]);
+    const errors = result.logs.split('\n').filter((line) => line.startsWith('ERROR'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/stream "ledger".*violates check constraint.*\[PG_QUERY_FAILED\]/);
+    expect(await select(client, `SELECT id, amount, "_sdc_stage_seq" AS s FROM "${schema}".ledger`)).toEqual([
+      { id: '1', amount: '5', s: 'a column named like the staging order' },
+    ]);
+  });
+});
+
 describe('signals', () => {
   it('on SIGTERM rolls back what came after the last printed state and exits non-zero', async () => {
     const schema = uniqueSchema('sigterm');
