@@ -15,7 +15,7 @@ import type { LoadMethod } from './config';
 import { ColumnTooNarrowError, COPY_NULL, CopyEncoder, type EncoderColumn, escapeCopyText } from './copy-encoder';
 import { COPY_CHUNK_CHARS, CopyFeed } from './copy-feed';
 import { columnNames, qualifiedName, quoteIdent, safeIdentifier } from './identifiers';
-import { betterReason, type CopyHolder, isConnectionLost, type PgSession, toLoadError } from './pg-session';
+import { betterReason, type CopyHolder, isConnectionLost, type PgSession, sqlState, toLoadError } from './pg-session';
 import type { ColumnSpec, TableManager, TableState } from './table-manager';
 import { latticeTypeOf, type PgType, pgTypeFor } from './type-mapping';
 
@@ -28,6 +28,7 @@ export const SDC_BATCHED_AT = '_sdc_batched_at';
 export const SDC_DELETED_AT = '_sdc_deleted_at';
 export const SDC_SEQUENCE = '_sdc_sequence';
 export const SDC_TABLE_VERSION = '_sdc_table_version';
+const MERGE_SAVEPOINT = 'singer_merge';
 /** The staging table's row order within a batch: the stream's record number. */
 const STAGE_SEQUENCE = '_sdc_stage_seq';
 
@@ -152,6 +153,8 @@ export class PostgresSink extends Sink implements CopyHolder {
   /** The merge of the previous batch, while PostgreSQL runs it. */
   private merging: Promise<void> | undefined;
   private mergeFailure: SingerError | undefined;
+  /** Batches so far brought only new keys: try a plain INSERT first. */
+  private insertOnly = true;
   /** Records carried a `version`: the table keeps `_sdc_table_version` (and `_sdc_deleted_at`). */
   private versioned = false;
   private truncatePending: boolean;
@@ -515,8 +518,10 @@ export class PostgresSink extends Sink implements CopyHolder {
    * the record order, which also sorts the batch by key so index pages are visited in order)
    * goes through INSERT ... ON CONFLICT ... DO UPDATE, which leaves unchanged rows unwritten.
    * With hard_delete, keys whose last record carries `_sdc_deleted_at` are deleted instead.
+   * `optimistic`: a plain INSERT under a savepoint, for batches of new keys only (a fifth
+   * cheaper than ON CONFLICT's speculative insertion); a duplicate key fails it as a whole.
    */
-  private mergeSql(): string {
+  private mergeSql(optimistic = false): string {
     const plan = this.plan as Plan;
     const target = this.qualifiedTable;
     const keys = plan.keyColumns.map(quoteIdent).join(', ');
@@ -544,6 +549,10 @@ export class PostgresSink extends Sink implements CopyHolder {
       const match = plan.keyColumns.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
       statements.push(`DELETE FROM ${target} AS t USING ${latest} AS s WHERE ${match} AND s.${deleted} IS NOT NULL`);
       statements.push(`INSERT INTO ${target} AS t (${list}) SELECT ${list} FROM ${latest} AS s WHERE s.${deleted} IS NULL ${onConflict}`);
+    } else if (optimistic) {
+      statements.push(`SAVEPOINT ${MERGE_SAVEPOINT}`);
+      statements.push(`INSERT INTO ${target} AS t (${list}) SELECT ${list} FROM ${latest} AS s`);
+      statements.push(`RELEASE SAVEPOINT ${MERGE_SAVEPOINT}`);
     } else {
       statements.push(`INSERT INTO ${target} AS t (${list}) SELECT ${list} FROM ${latest} AS s ${onConflict}`);
     }
@@ -559,7 +568,7 @@ export class PostgresSink extends Sink implements CopyHolder {
   private startMerge(): void {
     const target = this.qualifiedTable;
     this.stageHasRows = false;
-    this.merging = this.session.query(this.mergeSql()).then(
+    this.merging = this.merge().then(
       () => {
         this.merging = undefined;
       },
@@ -568,6 +577,26 @@ export class PostgresSink extends Sink implements CopyHolder {
         this.mergeFailure ??= this.locate(toLoadError(error, `merging into ${target}`));
       },
     );
+  }
+
+  /**
+   * As long as batches bring only new keys (a first load), they go in with a plain INSERT; the
+   * first one that meets an existing key (23505) is rolled back to its savepoint and merged with
+   * ON CONFLICT, as is every batch after it.
+   */
+  private async merge(): Promise<void> {
+    if (this.insertOnly && !this.settings.hardDelete) {
+      try {
+        await this.session.query(this.mergeSql(true));
+        return;
+      } catch (error) {
+        if (sqlState(error) !== '23505') throw error;
+        this.insertOnly = false;
+        this.context.logger.debug(`stream ${JSON.stringify(this.stream)}: keys already present; merging with ON CONFLICT from now on`);
+        await this.session.query(`ROLLBACK TO SAVEPOINT ${MERGE_SAVEPOINT}; RELEASE SAVEPOINT ${MERGE_SAVEPOINT}`);
+      }
+    }
+    await this.session.query(this.mergeSql());
   }
 
   /** Waits for the merge in flight, if any, and reports its failure. */
