@@ -22,8 +22,7 @@ import { isUtf8 } from 'node:buffer';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
-import { CsvError, parse, type Parser } from 'csv-parse';
-
+import { type CsvRecord, CsvSyntaxError, CsvTokenizer } from './csv-tokenizer';
 import { ConfigError, RecordError, SingerError } from './errors';
 
 export interface CsvOptions {
@@ -39,9 +38,10 @@ export interface CsvOptions {
    */
   gunzip?: boolean;
   /**
-   * A record longer than this many bytes is an error (default 64 MiB). Approximate: checked
-   * per input chunk against the parser's progress, which lags the input by up to ~100 KiB.
-   * It bounds memory when an unclosed quote would otherwise swallow the rest of the file.
+   * A record longer than this many bytes is an error (default 64 MiB). Checked on the part of
+   * a record held while more input chunks are read, so a record that arrives inside one chunk
+   * may pass. It bounds memory when an unclosed quote would otherwise swallow the rest of the
+   * file.
    */
   maxRecordBytes?: number;
 }
@@ -69,9 +69,7 @@ export interface CsvFile {
 const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
 const QUOTING_HINT =
   'Quote fields holding quotes, delimiters or line breaks, and double the quotes inside them';
-const QUOTE = '"';
-const LF = 10;
-const CR = 13;
+const BOM = 0xfeff;
 
 /**
  * Opens a CSV input and reads its header.
@@ -85,7 +83,7 @@ export async function openCsv(
   options: CsvOptions = {},
 ): Promise<CsvFile> {
   const delimiter = options.delimiter ?? ',';
-  if (delimiter.length !== 1 || delimiter === QUOTE || delimiter === '\r' || delimiter === '\n') {
+  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\r' || delimiter === '\n') {
     const got = JSON.stringify(delimiter);
     throw new ConfigError(`the delimiter must be one character, not a quote or line end: ${got}`, {
       code: 'CONFIG_INVALID',
@@ -93,178 +91,159 @@ export async function openCsv(
       stream: options.stream,
     });
   }
-  const reader = new RecordReader(delimiter, options);
-  const parser = reader.parser;
-  const stages: Array<(source: AsyncIterable<Buffer | string>) => AsyncIterable<Buffer>> = [];
-  if (options.gunzip !== false) stages.push(gunzipIfNeeded);
-  stages.push(checkUtf8);
-  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
-  stages.push(limitRecordBytes(() => parser.info, maxRecordBytes));
-  // The callback only swallows the error: pipeline destroys the parser with it, and the
-  // parser's iterator rethrows it.
-  (pipeline as (...args: unknown[]) => unknown)(input, ...stages, parser, () => undefined);
-
+  const reader = new CsvReader(input, delimiter, options);
   let header: string[];
   try {
     header = await reader.readHeader();
   } catch (error) {
-    parser.destroy();
+    reader.close();
     throw error;
   }
-  return {
-    header,
-    rows: { [Symbol.asyncIterator]: () => reader.rows() },
-    close: () => parser.destroy(),
-  };
+  return { header, rows: { [Symbol.asyncIterator]: () => reader }, close: () => reader.close() };
 }
 
-interface RawRecord {
-  record: string[];
-  raw: string;
-}
-
-/** Turns csv-parse's raw records into rows with start lines and nulls. */
-class RecordReader {
-  /** Physical line where the next record's raw text starts. */
-  private nextLine = 1;
-  private width = 0;
+/**
+ * Pulls input chunks, decodes them and hands out the tokenizer's records one by one. A chunk
+ * is read only when the records of the one before have all been taken: that is the
+ * backpressure. An error waits until the records before it have been taken.
+ */
+class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
+  private readonly input: Readable | AsyncIterable<Buffer | string>;
+  private readonly inputIterator: AsyncIterator<Buffer | string>;
+  private readonly source: AsyncIterator<Buffer | string>;
+  private readonly decoder = new Utf8Text();
+  private readonly tokenizer: CsvTokenizer;
+  private batch: CsvRecord[] = [];
+  private index = 0;
   private header: readonly string[] = [];
-  private readonly iterator: AsyncIterator<RawRecord>;
-  /** Records taken from the parser so far, header included. */
-  private taken = 0;
-  /** The first parse error, and how many records the parser produced before it. */
-  private failure: { error: CsvError; before: number } | undefined;
-
-  readonly parser: Parser;
+  /** The error to throw once `batch` is taken (translated then: the header names columns). */
+  private failure: unknown;
+  private ended = false;
+  private closed = false;
 
   constructor(
-    private readonly delimiter: string,
+    input: Readable | AsyncIterable<Buffer | string>,
+    delimiter: string,
     private readonly options: CsvOptions,
   ) {
-    this.parser = parse({
-      bom: true,
-      delimiter,
-      quote: QUOTE,
-      escape: QUOTE,
-      // Explicit, so that a file mixing line ends still splits records where COPY would.
-      record_delimiter: ['\r\n', '\n', '\r'],
-      skip_empty_lines: true,
-      // Field counts are checked here, to report the line where the record starts.
-      relax_column_count: true,
-      // The raw text of each record tells quoted from unquoted empty fields and counts its line
-      // breaks. Measured: `raw` costs ~8% of parse time, a `cast` function (per-field context
-      // objects) ~700%, `info` ~50%.
-      raw: true,
-      // A parse error destroys the stream and drops the records parsed before it in the same
-      // chunk. Skipping lets us hand those out first and raise the error at its own place.
-      skip_records_with_error: true,
-      on_skip: (error) => {
-        if (error !== undefined) this.failure ??= { error, before: this.parser.info.records };
-        return undefined;
-      },
-    });
-    this.iterator = this.parser[Symbol.asyncIterator]() as AsyncIterator<RawRecord>;
+    this.input = input;
+    this.inputIterator = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+    this.source =
+      options.gunzip === false
+        ? this.inputIterator
+        : gunzipIfNeeded({ [Symbol.asyncIterator]: () => this.inputIterator });
+    this.tokenizer = new CsvTokenizer(delimiter, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<CsvRow> {
+    return this;
   }
 
   async readHeader(): Promise<string[]> {
-    const first = await this.next();
-    if (first === undefined) return [];
-    const { record, raw } = first;
-    const line = this.advance(raw);
+    await this.fill();
+    const first = this.batch[0];
+    if (first === undefined) {
+      if (this.failure !== undefined) throw this.translate(this.failure);
+      return [];
+    }
+    this.index = 1;
+    const record = first.fields;
     const seen = new Set<string>();
     for (let i = 0; i < record.length; i += 1) {
-      const name = record[i] as string;
+      const name = record[i] ?? '';
       let problem: string | undefined;
       if (name === '') problem = `column ${i + 1} of the header has an empty name`;
       else if (seen.has(name)) problem = `the header names column ${JSON.stringify(name)} twice`;
       if (problem !== undefined) {
-        this.parser.destroy();
         throw new RecordError(problem, {
           code: 'CSV_BAD_HEADER',
-          ...this.where(line),
+          ...this.where(first.line),
           hint: 'Give every column a unique, non-empty name in the first line',
         });
       }
       seen.add(name);
     }
-    this.width = record.length;
-    this.header = record;
-    return record;
+    this.header = record as string[];
+    return record as string[];
   }
 
-  async *rows(): AsyncGenerator<CsvRow> {
-    const width = this.width;
-    try {
-      for (;;) {
-        const next = await this.next();
-        if (next === undefined) return;
-        const { record, raw } = next;
-        const line = this.advance(raw);
-        if (record.length !== width) {
-          throw new RecordError(`the row has ${record.length} fields but the header has ${width}`, {
-            code: 'CSV_RAGGED_ROW',
-            ...this.where(line),
-            hint: 'Each row needs one field per header column; quote fields holding the delimiter',
-          });
-        }
-        const fields = record as (string | null)[];
-        for (let i = 0; i < width; i += 1) {
-          if (fields[i] === '') {
-            markUnquotedEmpties(fields, raw, this.delimiter);
-            break;
-          }
-        }
-        yield { line, fields };
-      }
-    } finally {
-      this.parser.destroy();
+  next(): Promise<IteratorResult<CsvRow>> {
+    // The hot path: a record of the current batch, without an async function's overhead.
+    if (this.index < this.batch.length) {
+      return Promise.resolve({ done: false, value: this.batch[this.index++] as CsvRow });
     }
+    return this.nextBatch();
   }
 
-  private async next(): Promise<RawRecord | undefined> {
-    this.throwIfFailedHere();
-    let result: IteratorResult<RawRecord>;
-    try {
-      result = await this.iterator.next();
-    } catch (error) {
-      throw this.translate(error);
-    }
-    // The parser may have failed, and gone on, while we waited.
-    this.throwIfFailedHere();
-    if (result.done) return undefined;
-    this.taken += 1;
-    return result.value;
+  return(): Promise<IteratorResult<CsvRow>> {
+    this.close();
+    return Promise.resolve({ done: true, value: undefined });
   }
 
-  private throwIfFailedHere(): void {
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.batch = [];
+    this.index = 0;
+    const ignore = (): undefined => undefined;
+    if (this.source !== this.inputIterator) this.source.return?.().catch(ignore);
+    this.inputIterator.return?.().catch(ignore);
+    const input = this.input as Partial<Readable>;
+    if (typeof input.destroy === 'function') input.destroy();
+  }
+
+  private async nextBatch(): Promise<IteratorResult<CsvRow>> {
+    await this.fill();
+    if (this.index < this.batch.length) return { done: false, value: this.batch[this.index++] as CsvRow };
     const failure = this.failure;
-    if (failure !== undefined && failure.before <= this.taken) throw this.translate(failure.error);
+    this.close();
+    if (failure !== undefined) {
+      this.failure = undefined;
+      throw this.translate(failure);
+    }
+    return { done: true, value: undefined };
   }
 
-  /** Returns the record's start line and moves `nextLine` past it. */
-  private advance(raw: string): number {
-    let i = 0;
-    let line = this.nextLine;
-    // csv-parse keeps skipped blank lines at the front of the next record's raw text.
-    for (;;) {
-      const c = raw.charCodeAt(i);
-      if (c === LF) i += 1;
-      else if (c === CR) i += raw.charCodeAt(i + 1) === LF ? 2 : 1;
-      else break;
-      line += 1;
+  /** Reads input until the batch holds a record, or the input ends or fails. */
+  private async fill(): Promise<void> {
+    if (this.index < this.batch.length) return;
+    this.batch = [];
+    this.index = 0;
+    const out = this.batch;
+    while (out.length === 0 && !this.ended && !this.closed && this.failure === undefined) {
+      let next: IteratorResult<Buffer | string>;
+      try {
+        next = await this.source.next();
+      } catch (error) {
+        // Closing while a read was pending makes the input fail; that is no error of ours.
+        if (!this.closed) this.failure = error;
+        break;
+      }
+      if (this.closed) break;
+      try {
+        if (next.done) {
+          this.ended = true;
+          this.decoder.end();
+          this.tokenizer.end(out);
+        } else {
+          this.push(next.value, out);
+        }
+      } catch (error) {
+        this.failure = error;
+      }
     }
-    // Raw text ends with the first character of the record delimiter, unless at end of input.
-    let end = raw.length;
-    let after = line;
-    const last = raw.charCodeAt(end - 1);
-    if (end > i && (last === LF || last === CR)) {
-      end -= 1;
-      after += 1;
+  }
+
+  private push(chunk: Buffer | string, out: CsvRecord[]): void {
+    let text: string;
+    try {
+      text = this.decoder.decode(chunk);
+    } catch (error) {
+      // The records before the bad bytes come first.
+      if (error instanceof NotUtf8Error) this.tokenizer.push(error.valid, out);
+      throw error;
     }
-    // Line breaks inside a record can only sit in quoted fields.
-    if (raw.indexOf(QUOTE, i) !== -1) after += countLineBreaks(raw, i, end);
-    this.nextLine = after;
-    return line;
+    if (text.length > 0) this.tokenizer.push(text, out);
   }
 
   private where(line: number): { file?: string; stream?: string; line: number } {
@@ -272,24 +251,16 @@ class RecordReader {
   }
 
   private translate(error: unknown): unknown {
-    // Our own errors (not UTF-8) know their byte offset, not the line csv-parse has reached.
+    if (error instanceof CsvSyntaxError) return this.describe(error);
+    if (error instanceof NotUtf8Error) {
+      return new RecordError(`the bytes at offset ${error.offset} are not valid UTF-8`, {
+        code: 'CSV_INVALID',
+        ...this.where(this.tokenizer.currentLine),
+        hint: 'Save the file as UTF-8',
+      });
+    }
     if (error instanceof SingerError) {
       return error.locate({ file: this.options.file, stream: this.options.stream });
-    }
-    if (error instanceof CsvError) {
-      // The record being parsed when it failed starts after the blank lines at its front.
-      const raw = (error as CsvError & { raw?: string }).raw ?? '';
-      const saved = this.nextLine;
-      const line = this.advance(raw);
-      this.nextLine = saved;
-      const index = (error as CsvError & { column?: unknown }).column;
-      return new RecordError(describeCsvError(error), {
-        code: 'CSV_INVALID',
-        ...this.where(line),
-        column: typeof index === 'number' ? this.header[index] : undefined,
-        cause: error,
-        hint: QUOTING_HINT,
-      });
     }
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && code.startsWith('Z_')) {
@@ -302,62 +273,35 @@ class RecordReader {
     }
     return error;
   }
-}
 
-function describeCsvError(error: CsvError): string {
-  switch (error.code) {
-    case 'CSV_QUOTE_NOT_CLOSED':
-      return 'a quoted field starting in this record is never closed';
-    case 'CSV_INVALID_CLOSING_QUOTE':
-      return 'a closing quote is followed by something other than the delimiter or a line end';
-    case 'INVALID_OPENING_QUOTE':
-      return 'a quote appears inside an unquoted field';
-    default:
-      return `malformed CSV: ${error.message}`;
-  }
-}
-
-/** Line breaks in `text[from, to)`, CRLF counting once. */
-function countLineBreaks(text: string, from: number, to: number): number {
-  let count = 0;
-  for (let i = from; i < to; i += 1) {
-    const c = text.charCodeAt(i);
-    if (c === LF) count += 1;
-    else if (c === CR) {
-      count += 1;
-      if (text.charCodeAt(i + 1) === LF) i += 1;
+  private describe(error: CsvSyntaxError): RecordError {
+    const where = this.where(error.line);
+    const column = error.field === undefined ? undefined : this.header[error.field];
+    switch (error.problem) {
+      case 'RAGGED_ROW':
+        return new RecordError(
+          `the row has ${error.fieldCount ?? 0} fields but the header has ${this.header.length}`,
+          {
+            code: 'CSV_RAGGED_ROW',
+            ...where,
+            hint: 'Each row needs one field per header column; quote fields holding the delimiter',
+          },
+        );
+      case 'RECORD_TOO_LONG':
+        return new RecordError(
+          `a record runs over ${this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES} bytes (an unclosed quote?)`,
+          { code: 'CSV_INVALID', ...where, hint: QUOTING_HINT },
+        );
+      case 'QUOTE_NOT_CLOSED':
+        return invalid('a quoted field starting in this record is never closed');
+      case 'INVALID_CLOSING_QUOTE':
+        return invalid('a closing quote is followed by something other than the delimiter or a line end');
+      case 'INVALID_OPENING_QUOTE':
+        return invalid('a quote appears inside an unquoted field');
     }
-  }
-  return count;
-}
-
-/**
- * Sets to null the empty fields that were not quoted, reading the record's raw text. Called
- * only for records with an empty field; a record without any quote needs no scan.
- */
-function markUnquotedEmpties(fields: (string | null)[], raw: string, delimiter: string): void {
-  if (raw.indexOf(QUOTE) === -1) {
-    for (let i = 0; i < fields.length; i += 1) if (fields[i] === '') fields[i] = null;
-    return;
-  }
-  let pos = 0;
-  // Skip the blank lines csv-parse leaves at the front.
-  while (pos < raw.length && (raw.charCodeAt(pos) === LF || raw.charCodeAt(pos) === CR)) pos += 1;
-  for (let i = 0; i < fields.length; i += 1) {
-    if (raw[pos] === QUOTE) {
-      // Quoted: jump to the closing quote, stepping over doubled quotes.
-      pos += 1;
-      for (;;) {
-        pos = raw.indexOf(QUOTE, pos) + 1;
-        if (pos === 0 || raw[pos] !== QUOTE) break;
-        pos += 1;
-      }
-    } else {
-      if (fields[i] === '') fields[i] = null;
-      const next = raw.indexOf(delimiter, pos);
-      pos = next === -1 ? raw.length : next;
+    function invalid(message: string): RecordError {
+      return new RecordError(message, { code: 'CSV_INVALID', ...where, column, hint: QUOTING_HINT });
     }
-    pos += 1; // the delimiter
   }
 }
 
@@ -400,59 +344,49 @@ export function maybeGunzip(input: Readable | AsyncIterable<Buffer | string>): R
   return Readable.from(gunzipIfNeeded(input), { objectMode: false });
 }
 
-/**
- * Passes the bytes through, failing on the first sequence that is not UTF-8: csv-parse would
- * turn it into U+FFFD silently, where COPY refuses the file.
- */
-async function* checkUtf8(source: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
-  let carry: Buffer | undefined;
-  let offset = 0;
-  for await (const data of source) {
-    const chunk = toBuffer(data);
-    const bytes = carry === undefined ? chunk : Buffer.concat([carry, chunk]);
-    // A character split across chunks is checked with the next chunk.
-    const complete = completeLength(bytes);
-    if (!isUtf8(bytes.subarray(0, complete))) throw notUtf8(offset + firstInvalidUtf8(bytes));
-    carry = complete < bytes.length ? Buffer.from(bytes.subarray(complete)) : undefined;
-    offset += complete;
-    yield chunk;
+/** Bytes that are not UTF-8, with the text decoded before them. */
+class NotUtf8Error extends Error {
+  constructor(
+    readonly offset: number,
+    readonly valid: string,
+  ) {
+    super(`the bytes at offset ${offset} are not valid UTF-8`);
   }
-  if (carry !== undefined) throw notUtf8(offset);
 }
 
 /**
- * Fails when the parser has taken `limit` bytes without finishing a record or a blank line: an
- * unclosed quote would otherwise hold the rest of the input in memory. Checked per chunk, where
- * csv-parse's own `max_record_size` costs ~7% of parse time by checking every byte.
+ * Decodes UTF-8 chunks to text, failing on the first sequence that is not UTF-8 (a decoder
+ * would turn it into U+FFFD silently, where COPY refuses the file) and dropping a byte order
+ * mark at the start. A character split across chunks is decoded with the next chunk.
  */
-function limitRecordBytes(progress: () => { records: number; empty_lines: number }, limit: number) {
-  return async function* (source: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
-    let seen = -1;
-    let bytes = 0;
-    for await (const data of source) {
-      const chunk = toBuffer(data);
-      const { records, empty_lines: blank } = progress();
-      if (records + blank !== seen) {
-        seen = records + blank;
-        bytes = 0;
-      }
-      bytes += chunk.length;
-      if (bytes > limit) {
-        throw new RecordError(`a record runs over ${limit} bytes (an unclosed quote?)`, {
-          code: 'CSV_INVALID',
-          hint: QUOTING_HINT,
-        });
-      }
-      yield chunk;
-    }
-  };
-}
+class Utf8Text {
+  private carry: Buffer | undefined;
+  private offset = 0;
+  private atStart = true;
 
-function notUtf8(offset: number): RecordError {
-  return new RecordError(`the bytes at offset ${offset} are not valid UTF-8`, {
-    code: 'CSV_INVALID',
-    hint: 'Save the file as UTF-8',
-  });
+  decode(data: Buffer | string): string {
+    const chunk = toBuffer(data);
+    const bytes = this.carry === undefined ? chunk : Buffer.concat([this.carry, chunk]);
+    const complete = completeLength(bytes);
+    if (!isUtf8(bytes.subarray(0, complete))) {
+      const bad = firstInvalidUtf8(bytes);
+      throw new NotUtf8Error(this.offset + bad, this.dropBom(bytes.toString('utf8', 0, bad)));
+    }
+    this.carry = complete < bytes.length ? Buffer.from(bytes.subarray(complete)) : undefined;
+    this.offset += complete;
+    return this.dropBom(bytes.toString('utf8', 0, complete));
+  }
+
+  /** Fails when the input ended inside a character. */
+  end(): void {
+    if (this.carry !== undefined) throw new NotUtf8Error(this.offset, '');
+  }
+
+  private dropBom(text: string): string {
+    if (!this.atStart || text.length === 0) return text;
+    this.atStart = false;
+    return text.charCodeAt(0) === BOM ? text.slice(1) : text;
+  }
 }
 
 /** Length of `bytes` without a trailing, incomplete multi-byte character. */
