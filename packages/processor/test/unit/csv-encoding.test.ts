@@ -1,6 +1,6 @@
 import { LosslessNumber } from '@singer-ts/singer';
 
-import { encodeCsvField, encodeCsvRow, encodeCsvValue, toCsvField } from '../../src/csv-encoding';
+import { encodeCsvField, encodeCsvRow, encodeCsvValue, numberText, toCsvField } from '../../src/csv-encoding';
 
 describe('CSV fields', () => {
   it('keep null and the empty string apart', () => {
@@ -41,5 +41,37 @@ describe('CSV values', () => {
   it('encode as toCsvField then encodeCsvField would', () => {
     const values = [null, undefined, '', 'a', 'a,b', 'q"', 0, -1.5, 1e21, true, new LosslessNumber('1.10'), { a: 'x,y' }];
     for (const value of values) expect(encodeCsvValue(value)).toBe(encodeCsvField(toCsvField(value)));
+  });
+});
+
+describe('number text', () => {
+  it('is exactly what String() writes, for the common decimals and the awkward doubles', () => {
+    const values = [0.1, -0.1, 1.5, 123.45, 9.99, 100.01, 0.000001, 1.5e-6, 1e-7, -1e-7, 0.123456, 0.1234567, 0.1 + 0.2, 1 / 3];
+    const limits = [2 ** 52 / 100 - 0.5, 4503599627370495.5, 1e21, 1.7976931348623157e308, 5e-324, -0, 0, 2 ** 53, -(2 ** 31) - 0.5];
+    for (const value of [...values, ...limits]) expect(numberText(value)).toBe(String(value));
+  });
+
+  it('is exactly what String() writes, for a hundred thousand random numbers of every size and precision', () => {
+    // mulberry32: the same numbers every run.
+    let seed = 20_240_307;
+    const next = (): number => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const bits = new Float64Array(1);
+    const words = new Uint32Array(bits.buffer);
+    const mismatches: string[] = [];
+    for (let i = 0; i < 25_000; i += 1) {
+      const raw = (next() - 0.5) * 10 ** (next() * 18 - 3);
+      const decimals = Math.floor(next() * 8);
+      words[0] = next() * 2 ** 32;
+      words[1] = next() * 2 ** 32;
+      for (const value of [raw, Number(raw.toFixed(decimals)), Math.round(raw * 10 ** decimals) / 10 ** decimals, bits[0]!]) {
+        if (Number.isFinite(value) && numberText(value) !== String(value)) mismatches.push(`${String(value)} as ${numberText(value)}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 });
