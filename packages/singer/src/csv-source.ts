@@ -132,7 +132,8 @@ class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
       options.gunzip === false
         ? this.inputIterator
         : gunzipIfNeeded({ [Symbol.asyncIterator]: () => this.inputIterator });
-    this.tokenizer = new CsvTokenizer(delimiter, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
+    const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.tokenizer = new CsvTokenizer(delimiter, maxRecordBytes);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<CsvRow> {
@@ -194,7 +195,9 @@ class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
 
   private async nextBatch(): Promise<IteratorResult<CsvRow>> {
     await this.fill();
-    if (this.index < this.batch.length) return { done: false, value: this.batch[this.index++] as CsvRow };
+    if (this.index < this.batch.length) {
+      return { done: false, value: this.batch[this.index++] as CsvRow };
+    }
     const failure = this.failure;
     this.close();
     if (failure !== undefined) {
@@ -206,7 +209,6 @@ class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
 
   /** Reads input until the batch holds a record, or the input ends or fails. */
   private async fill(): Promise<void> {
-    if (this.index < this.batch.length) return;
     this.batch = [];
     this.index = 0;
     const out = this.batch;
@@ -287,20 +289,30 @@ class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
             hint: 'Each row needs one field per header column; quote fields holding the delimiter',
           },
         );
-      case 'RECORD_TOO_LONG':
-        return new RecordError(
-          `a record runs over ${this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES} bytes (an unclosed quote?)`,
-          { code: 'CSV_INVALID', ...where, hint: QUOTING_HINT },
-        );
+      case 'RECORD_TOO_LONG': {
+        const limit = this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+        return new RecordError(`a record runs over ${limit} bytes (an unclosed quote?)`, {
+          code: 'CSV_INVALID',
+          ...where,
+          hint: QUOTING_HINT,
+        });
+      }
       case 'QUOTE_NOT_CLOSED':
         return invalid('a quoted field starting in this record is never closed');
       case 'INVALID_CLOSING_QUOTE':
-        return invalid('a closing quote is followed by something other than the delimiter or a line end');
+        return invalid(
+          'a closing quote is followed by something other than the delimiter or a line end',
+        );
       case 'INVALID_OPENING_QUOTE':
         return invalid('a quote appears inside an unquoted field');
     }
     function invalid(message: string): RecordError {
-      return new RecordError(message, { code: 'CSV_INVALID', ...where, column, hint: QUOTING_HINT });
+      return new RecordError(message, {
+        code: 'CSV_INVALID',
+        ...where,
+        column,
+        hint: QUOTING_HINT,
+      });
     }
   }
 }

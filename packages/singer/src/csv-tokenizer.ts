@@ -122,7 +122,9 @@ export class CsvTokenizer {
 
   private growCarry(text: string): void {
     this.carryBytes += Buffer.byteLength(text, 'utf8');
-    if (this.carryBytes > this.maxRecordBytes) throw new CsvSyntaxError('RECORD_TOO_LONG', this.line);
+    if (this.carryBytes > this.maxRecordBytes) {
+      throw new CsvSyntaxError('RECORD_TOO_LONG', this.line);
+    }
   }
 
   /**
@@ -175,7 +177,9 @@ export class CsvTokenizer {
             if (close === -1 || close + 1 === n) {
               // Until more text comes, a last quote might be the first of a doubled one.
               if (!final) return this.unfinished(start, startLine);
-              if (close === -1) throw new CsvSyntaxError('QUOTE_NOT_CLOSED', startLine, fields.length);
+              if (close === -1) {
+                throw new CsvSyntaxError('QUOTE_NOT_CLOSED', startLine, fields.length);
+              }
               break;
             }
             if (text.charCodeAt(close + 1) !== QUOTE) break;
@@ -221,7 +225,9 @@ export class CsvTokenizer {
         if (nextLf < end) end = nextLf;
         if (nextCr < end) end = nextCr;
         if (nextQuote < pos) nextQuote = indexOrEnd(text, '"', pos);
-        if (nextQuote < end) throw new CsvSyntaxError('INVALID_OPENING_QUOTE', startLine, fields.length);
+        if (nextQuote < end) {
+          throw new CsvSyntaxError('INVALID_OPENING_QUOTE', startLine, fields.length);
+        }
         if (end === n && !final) return this.unfinished(start, startLine);
         fields.push(text.slice(pos, end));
         pos = end;
@@ -232,7 +238,9 @@ export class CsvTokenizer {
       }
       // The record ends at `pos`: an LF, a CR or the end of the text.
       if (fields.length !== width) {
-        if (width !== -1) throw new CsvSyntaxError('RAGGED_ROW', startLine, undefined, fields.length);
+        if (width !== -1) {
+          throw new CsvSyntaxError('RAGGED_ROW', startLine, undefined, fields.length);
+        }
         width = fields.length;
         this.width = width;
       }
