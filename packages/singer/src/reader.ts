@@ -42,8 +42,9 @@ export async function* readMessageBatches(input: Readable, logger: Logger): Asyn
     const messages: ReadMessage[] = [];
     for (let text of batch) {
       line += 1;
-      if (text.endsWith('\r')) text = text.slice(0, -1);
-      if (text.trim() === '') continue;
+      // Character checks, not trim(): this runs once per message.
+      if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+      if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue;
       let raw: unknown;
       try {
         raw = parseExactJson(text);

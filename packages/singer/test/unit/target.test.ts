@@ -96,6 +96,17 @@ describe('Target', () => {
     expect(logs).toMatch(/stream "s", line 3, record 2, column "id": must be of type integer \(value "two"\)/);
   });
 
+  it('accepts decimals against singer-python\'s "multipleOf": 0.01', async () => {
+    const lines = [
+      schema('m', { id: { type: 'integer' }, price: { type: 'number', multipleOf: 0.01 } }),
+      JSON.stringify({ type: 'RECORD', stream: 'm', record: { id: 1, price: 19.99 } }),
+      JSON.stringify({ type: 'RECORD', stream: 'm', record: { id: 2, price: 0.07 } }),
+    ];
+    expect((await run(lines)).exitCode).toBe(0);
+    const bad = await run([lines[0]!, JSON.stringify({ type: 'RECORD', stream: 'm', record: { id: 3, price: 0.005 } })]);
+    expect(bad.logs).toMatch(/column "price": must be multiple of 0.01/);
+  });
+
   it('loads values as given when validate_records is false', async () => {
     const { exitCode, store } = await run([schema(), record('two')], { batch_size_rows: 2, validate_records: false });
     expect(exitCode).toBe(0);
