@@ -120,6 +120,8 @@ class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
   private failure: unknown;
   private ended = false;
   private closed = false;
+  /** The read of the next batch under way, if any. */
+  private reading: Promise<IteratorResult<CsvRow>> | undefined;
 
   constructor(
     input: Readable | AsyncIterable<Buffer | string>,
@@ -169,11 +171,22 @@ class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
   }
 
   next(): Promise<IteratorResult<CsvRow>> {
+    if (this.reading !== undefined) {
+      // Called again before a read finished: queue behind it, as an async generator would.
+      const again = (): Promise<IteratorResult<CsvRow>> => this.next();
+      return this.reading.then(again, again);
+    }
     // The hot path: a record of the current batch, without an async function's overhead.
     if (this.index < this.batch.length) {
       return Promise.resolve({ done: false, value: this.batch[this.index++] as CsvRow });
     }
-    return this.nextBatch();
+    const reading = this.nextBatch();
+    this.reading = reading;
+    const finished = (): void => {
+      if (this.reading === reading) this.reading = undefined;
+    };
+    reading.then(finished, finished);
+    return reading;
   }
 
   return(): Promise<IteratorResult<CsvRow>> {

@@ -141,6 +141,13 @@ describe('openCsv reading pace', () => {
     expect(pulled).toBe(3);
   });
 
+  it('hands out rows in order to calls of next() that do not wait for each other', async () => {
+    const csv = await openCsv(Readable.from(['n\n1\n', '2\n3\n', '4\n']));
+    const iterator = csv.rows[Symbol.asyncIterator]();
+    const results = await Promise.all(Array.from({ length: 6 }, () => iterator.next()));
+    expect(results.map((r) => (r.done ? 'done' : r.value.fields[0]))).toEqual(['1', '2', '3', '4', 'done', 'done']);
+  });
+
   it('stops reading when closed in the middle of the rows', async () => {
     const input = Readable.from(Array.from({ length: 100 }, (_, i) => `${i === 0 ? 'n\n' : ''}${i}\n`));
     const csv = await openCsv(input);
