@@ -1,13 +1,12 @@
-import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { LoadError, type Logger } from '@singer-ts/singer';
 
 import { type CsvField, encodeCsvRow } from './csv-encoding';
+import { MultipartUploadStream } from './multipart-upload-stream';
 
 export interface CsvObjectWriterOptions {
   readonly client: S3Client;
@@ -29,8 +28,9 @@ const CHUNK_CHARS = 64 * 1024;
 
 /**
  * Writes one CSV object to S3 as a stream: rows encoded as RFC 4180 text → (gzip) → a
- * lib-storage multipart `Upload`, joined with `pipeline()` so an error in any stage tears down
- * all of them. Memory is bounded by the part size × queue size, whatever the object's size.
+ * multipart upload (`MultipartUploadStream`), joined with `pipeline()` so an error in any stage
+ * tears down all of them. Memory is bounded by (queue size + 1) × part size, whatever the
+ * object's size.
  *
  * NOTE: rows are encoded by `encodeCsvRow`, not csv-stringify: measured on 300k order_items
  * rows, csv-stringify's per-field generality (cast hooks, per-record Transform pushes) took
@@ -42,53 +42,40 @@ const CHUNK_CHARS = 64 * 1024;
  */
 export class CsvObjectWriter {
   readonly key: string;
-  private readonly source = new PassThrough();
+  /** Where CSV text goes: the gzip stage, or the upload itself. */
+  private readonly input: Writable;
+  private readonly upload: MultipartUploadStream;
   private pending = '';
   private readonly completion: Promise<void>;
   private failure: Error | undefined;
   private rowCount = 0;
   private settled = false;
-  private complete = false;
 
   constructor(private readonly options: CsvObjectWriterOptions) {
     this.key = options.key;
     this.pending = encodeCsvRow(options.columns);
-    const body = new PassThrough();
-    const stages: NodeJS.ReadWriteStream[] = options.gzip ? [createGzip()] : [];
-    const upload = new Upload({
+    this.upload = new MultipartUploadStream({
       client: options.client,
-      params: {
-        Bucket: options.bucket,
-        Key: options.key,
-        Body: body,
-        ContentType: options.gzip ? 'application/gzip' : 'text/csv; charset=utf-8',
-      },
+      bucket: options.bucket,
+      key: options.key,
+      contentType: options.gzip ? 'application/gzip' : 'text/csv; charset=utf-8',
       partSize: Math.max(options.partSize ?? MIN_PART_SIZE, MIN_PART_SIZE),
-      queueSize: options.queueSize ?? 4,
-      // lib-storage aborts the multipart upload itself when the body fails.
-      leavePartsOnError: false,
+      queueSize: Math.max(options.queueSize ?? 4, 1),
+      logger: options.logger,
     });
-    upload.on('httpUploadProgress', (progress) => {
-      options.logger.debug(`s3://${options.bucket}/${options.key}: part ${progress.part ?? 1} uploaded`);
-    });
-    const piped = pipeline([this.source, ...stages, body]);
-    const uploaded = upload.done().then(
-      () => undefined,
-      (error: unknown) => {
-        // The upload failed on its own (S3 refused a part, say): stop the writers too.
-        this.source.destroy(error as Error);
-        throw error;
-      },
-    );
-    // Both must settle, not just the first to fail: only when the upload's promise settles has
-    // lib-storage sent AbortMultipartUpload for the parts already stored.
-    this.completion = Promise.allSettled([uploaded, piped]).then((outcomes) => {
-      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-      if (failed) {
-        this.failure ??= failed.reason as Error;
-        throw failed.reason;
-      }
-      this.complete = true;
+    let piped: Promise<void>;
+    if (options.gzip) {
+      const gzip = createGzip();
+      this.input = gzip;
+      piped = pipeline(gzip, this.upload);
+    } else {
+      // Text goes straight into the upload's part buffers, encoded once.
+      this.input = this.upload;
+      piped = finished(this.upload);
+    }
+    this.completion = piped.catch((error: unknown) => {
+      this.failure ??= error as Error;
+      throw error;
     });
     // Observed through finish()/abort(); an unobserved rejection must not crash the process.
     this.completion.catch(() => undefined);
@@ -96,7 +83,7 @@ export class CsvObjectWriter {
 
   /** Whether the upload completed: the object exists. */
   get isComplete(): boolean {
-    return this.complete;
+    return this.upload.isComplete;
   }
 
   /** Rows written so far (the header not counted). */
@@ -123,19 +110,36 @@ export class CsvObjectWriter {
   private flush(signal?: AbortSignal): Promise<void> | undefined {
     const chunk = this.pending;
     this.pending = '';
-    if (this.source.write(chunk)) return undefined;
-    return once(this.source, 'drain', { signal }).then(
-      () => undefined,
-      (error: unknown) => {
-        throw this.wrap(this.failure ?? (error as Error));
-      },
-    );
+    if (this.input.write(chunk)) return undefined;
+    return this.drained(signal);
+  }
+
+  /** Resolves on 'drain'; a failed stream never drains, so its closing ends the wait too. */
+  private drained(signal?: AbortSignal): Promise<void> {
+    const input = this.input;
+    return new Promise<void>((resolve, reject) => {
+      const settle = (error?: Error): void => {
+        input.off('drain', onDrain);
+        input.off('close', onClose);
+        signal?.removeEventListener('abort', onAbort);
+        if (error) reject(this.wrap(this.failure ?? error));
+        else resolve();
+      };
+      const onDrain = (): void => settle();
+      const onClose = (): void => settle(input.errored ?? new Error('the upload stream closed'));
+      const onAbort = (): void => settle(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (input.destroyed) return onClose();
+      if (signal?.aborted) return onAbort();
+      input.on('drain', onDrain);
+      input.on('close', onClose);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** Ends the CSV and completes the upload: the object is visible when this resolves. */
   async finish(): Promise<void> {
     if (this.failure) throw this.wrap(this.failure);
-    this.source.end(this.pending);
+    this.input.end(this.pending);
     this.pending = '';
     try {
       await this.completion;
@@ -155,7 +159,7 @@ export class CsvObjectWriter {
     this.settled = true;
     this.failure ??= new Error(reason);
     this.pending = '';
-    this.source.destroy(this.failure);
+    this.input.destroy(this.failure);
     await this.completion.catch(() => undefined);
   }
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 import {
   CopyObjectCommand,
@@ -10,10 +11,10 @@ import {
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { ConfigError, LoadError } from '@singer-ts/singer';
 
 import { MIN_PART_SIZE } from './csv-object-writer';
+import { MultipartUploadStream } from './multipart-upload-stream';
 
 const HINT = 'Check the S3 endpoint, credentials and permissions; the run can be repeated';
 
@@ -90,13 +91,17 @@ export async function copyObject(
       return;
     }
     const body = await openObject(client, bucket, from);
-    await new Upload({
-      client,
-      params: { Bucket: bucket, Key: to, Body: body, ContentType: head.ContentType },
-      partSize: MIN_PART_SIZE * 4,
-      queueSize: 2,
-      leavePartsOnError: false,
-    }).done();
+    await pipeline(
+      body,
+      new MultipartUploadStream({
+        client,
+        bucket,
+        key: to,
+        contentType: head.ContentType ?? 'application/octet-stream',
+        partSize: MIN_PART_SIZE * 4,
+        queueSize: 2,
+      }),
+    );
   } catch (error) {
     if (error instanceof LoadError) throw error;
     throw s3Error(`copying s3://${bucket}/${from} to ${to}`, error);
