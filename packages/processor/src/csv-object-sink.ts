@@ -4,6 +4,7 @@ import { InputError, openCsv, type RecordPosition, type RunContext, type SchemaM
 import type { ProcessorConfig } from './config';
 import { encodeCsvValue } from './csv-encoding';
 import { CsvObjectWriter } from './csv-object-writer';
+import type { PartBufferPool } from './part-buffer-pool';
 import { compileStreamRules, type Rule, type RuleContext } from './rules';
 import { deleteObject, openObject } from './s3-objects';
 
@@ -17,6 +18,8 @@ export interface CsvObjectTarget {
   stagingKey(generation: number): string;
   /** Part size for multipart uploads (tests use S3's 5 MiB floor). */
   readonly partSize?: number;
+  /** Part buffers shared by the run's streams. */
+  readonly pool?: PartBufferPool;
 }
 
 /** How one output column is filled from a record. */
@@ -169,6 +172,7 @@ export class CsvObjectSink extends Sink {
       gzip: config.compression === 'gzip',
       logger: this.context.logger,
       partSize: this.target.partSize,
+      pool: this.target.pool,
     });
   }
 

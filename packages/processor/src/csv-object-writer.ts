@@ -7,6 +7,7 @@ import { LoadError, type Logger } from '@singer-ts/singer';
 
 import { type CsvField, encodeCsvRow } from './csv-encoding';
 import { MultipartUploadStream } from './multipart-upload-stream';
+import type { PartBufferPool } from './part-buffer-pool';
 
 export interface CsvObjectWriterOptions {
   readonly client: S3Client;
@@ -19,9 +20,14 @@ export interface CsvObjectWriterOptions {
   readonly partSize?: number;
   /** Parts uploaded at once (default 4); with `partSize` it bounds memory. */
   readonly queueSize?: number;
+  /** Part buffers shared with the run's other objects (its part size wins over `partSize`). */
+  readonly pool?: PartBufferPool;
 }
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+/** Parts uploaded at once, by default. */
+export const QUEUE_SIZE = 4;
 
 /** Rows are gathered into chunks of about this many characters before entering the stream. */
 const CHUNK_CHARS = 64 * 1024;
@@ -59,9 +65,10 @@ export class CsvObjectWriter {
       bucket: options.bucket,
       key: options.key,
       contentType: options.gzip ? 'application/gzip' : 'text/csv; charset=utf-8',
-      partSize: Math.max(options.partSize ?? MIN_PART_SIZE, MIN_PART_SIZE),
-      queueSize: Math.max(options.queueSize ?? 4, 1),
+      partSize: options.pool?.partSize ?? Math.max(options.partSize ?? MIN_PART_SIZE, MIN_PART_SIZE),
+      queueSize: Math.max(options.queueSize ?? QUEUE_SIZE, 1),
       logger: options.logger,
+      pool: options.pool,
     });
     let piped: Promise<void>;
     if (options.gzip) {

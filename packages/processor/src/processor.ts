@@ -5,7 +5,9 @@ import { ConfigError, type RunContext, type SchemaMessage, type Sink, Target } f
 
 import type { ProcessorConfig } from './config';
 import { CsvObjectSink } from './csv-object-sink';
+import { MIN_PART_SIZE, QUEUE_SIZE } from './csv-object-writer';
 import { type KeyTemplateRun, newRunId, renderKey } from './key-template';
+import { PartBufferPool } from './part-buffer-pool';
 import { createS3Client } from './s3-client';
 import { copyObject, deleteObject, ensureBucket } from './s3-objects';
 
@@ -37,7 +39,8 @@ export class Processor extends Target<ProcessorConfig> {
   private readonly client: S3Client;
   private readonly streams: CsvObjectSink[] = [];
   private readonly keys = new Map<string, string>();
-  private readonly partSize: number | undefined;
+  /** One pool for every stream: a quiet stream's spare part buffers serve the busy one. */
+  private readonly buffers: PartBufferPool;
   private readonly ownsClient: boolean;
 
   constructor(config: ProcessorConfig, context: RunContext, options: ProcessorOptions = {}) {
@@ -46,7 +49,7 @@ export class Processor extends Target<ProcessorConfig> {
     this.runInfo = { startedAt, runId: newRunId(startedAt, () => randomBytes(3).toString('hex')) };
     this.client = options.client ?? createS3Client(config);
     this.ownsClient = options.client === undefined;
-    this.partSize = options.partSize;
+    this.buffers = new PartBufferPool(Math.max(options.partSize ?? MIN_PART_SIZE, MIN_PART_SIZE), QUEUE_SIZE + 1);
   }
 
   protected override async open(): Promise<void> {
@@ -73,7 +76,7 @@ export class Processor extends Target<ProcessorConfig> {
       key,
       // Numbered, not named after the stream, so no stream's key pattern can match them.
       stagingKey: (generation) => `${STAGING_PREFIX}${this.runInfo.runId}/${index}.${generation}`,
-      partSize: this.partSize,
+      pool: this.buffers,
     });
     this.streams.push(sink);
     return sink;
