@@ -17,6 +17,8 @@
  *
  * Each row carries the physical line where it starts: the header is line 1, blank lines count,
  * and a quoted line break (CRLF counting once) makes a record span several lines.
+ *
+ * The bytes are checked and decoded here; `csv-tokenizer.ts` splits the text into records.
  */
 import { isUtf8 } from 'node:buffer';
 import { pipeline, Readable } from 'node:stream';
@@ -50,7 +52,10 @@ export interface CsvOptions {
 export interface CsvRow {
   /** 1-based physical line where the record starts (the header is line 1). */
   readonly line: number;
-  /** `null` for an unquoted empty field, `''` for a quoted one. Owned by the caller. */
+  /**
+   * `null` for an unquoted empty field, `''` for a quoted one. Owned by the caller. The strings
+   * are V8 slices of the decoded input chunk: keeping a few rows of a chunk keeps the chunk.
+   */
   readonly fields: (string | null)[];
 }
 

@@ -5,7 +5,9 @@
  * string). csv-parse can only show that through its `raw` mode with explicit record
  * delimiters, and profiling tap-minio-csv on 300k order_items rows put csv-parse at 1.17 s of
  * 3.5 s CPU (~3.9 µs a row) that way; no other library keeps the distinction either. This
- * scans each chunk with `indexOf` and slices unquoted fields straight out of it.
+ * scans each chunk with `indexOf` and slices fields straight out of it. Measured on 1M
+ * order_items rows (ids quoted, Node 20): plain csv-parse 2.72 s, `openCsv` on csv-parse's raw
+ * mode 3.42 s, `openCsv` on this tokenizer 0.35 s, peak RSS ~60 MB for each.
  *
  * Rules (COPY's, stricter on quotes; `openCsv` documents them for users):
  * - records end at CRLF, LF or a lone CR; a line holding nothing is skipped but counted;
