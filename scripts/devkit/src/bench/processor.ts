@@ -26,6 +26,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 import { startS3 } from '../local-services';
+import { collect, format, hex32, MB, median, random, readRss, writeProbe } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const PROCESSOR_BIN = join(ROOT, 'packages/processor/bin/processor.js');
@@ -34,7 +35,6 @@ const BUCKET = 'bench-processor';
 const FLOOR_KEY = 'floor/order_items.csv';
 const PART_SIZE = 5 * 1024 * 1024;
 const QUEUE_SIZE = 4;
-const MB = 1024 * 1024;
 
 interface Options {
   rows: number;
@@ -54,30 +54,6 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(options.rows) || options.rows < 1) throw new Error('--rows needs a positive integer');
   if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs needs a positive integer');
   return options;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** A small deterministic PRNG (mulberry32), so every run processes the same bytes. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function hex32(next: () => number): string {
-  let out = '';
-  for (let i = 0; i < 4; i += 1) out += Math.floor(next() * 0x100000000).toString(16).padStart(8, '0');
-  return out;
 }
 
 /** Writes the Singer stream tap-kaggle emits for Olist's order_items file. */
@@ -135,39 +111,6 @@ interface Run {
   output: string;
 }
 
-/** A `--require`d probe: each child appends its peak RSS to a file as it exits. */
-async function writeProbe(dir: string): Promise<string> {
-  const path = join(dir, 'rss-probe.js');
-  await writeFile(
-    path,
-    `process.on('exit', () => {
-  try {
-    require('fs').appendFileSync(process.env.BENCH_RSS_FILE,
-      JSON.stringify({ label: process.env.BENCH_LABEL, maxRss: process.resourceUsage().maxRSS }) + '\\n');
-  } catch {}
-});\n`,
-  );
-  return path;
-}
-
-async function readRss(file: string): Promise<Record<string, number>> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const rss: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const { label, maxRss } = JSON.parse(line) as { label: string; maxRss: number };
-    rss[label] = (maxRss * 1024) / MB;
-  }
-  return rss;
-}
-
-async function collect(stream: Readable | null): Promise<string> {
-  if (!stream) return '';
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').trim();
-}
-
 let runCount = 0;
 
 /** Runs one child, timing from spawn to exit. */
@@ -207,10 +150,6 @@ async function floor(path: string): Promise<void> {
     queueSize: QUEUE_SIZE,
   }).done();
   client.destroy();
-}
-
-function format(n: number, digits = 2): string {
-  return n.toFixed(digits);
 }
 
 async function main(): Promise<void> {

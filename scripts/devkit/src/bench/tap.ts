@@ -16,7 +16,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -26,13 +26,13 @@ import { parse } from 'csv-parse';
 import { Client } from 'pg';
 
 import { startPostgres, startS3 } from '../local-services';
+import { collect, format, hex32, MB, random, readRss, writeProbe } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const TAP_BIN = join(ROOT, 'packages/tap-minio-csv/bin/tap-minio-csv.js');
 const TARGET_BIN = join(ROOT, 'packages/target-postgres/bin/target-postgres.js');
 const BUCKET = 'bench-tap';
 const KEY = 'order_items/order_items.csv';
-const MB = 1024 * 1024;
 
 interface Options {
   rows: number;
@@ -52,24 +52,6 @@ function parseOptions(argv: string[]): Options {
   }
   if (!Number.isInteger(options.rows) || options.rows < 1) throw new Error('--rows needs a positive integer');
   return options;
-}
-
-/** A small deterministic PRNG (mulberry32), so every run loads the same bytes. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function hex32(next: () => number): string {
-  let out = '';
-  for (let i = 0; i < 4; i += 1) out += Math.floor(next() * 0x100000000).toString(16).padStart(8, '0');
-  return out;
 }
 
 /** Writes an Olist order_items-shaped CSV: the real file's columns and value shapes. */
@@ -109,35 +91,9 @@ interface Run {
   output?: string;
 }
 
-/** A `--require`d probe: each child appends its peak RSS to a file as it exits. */
-async function writeProbe(dir: string): Promise<string> {
-  const path = join(dir, 'rss-probe.js');
-  await writeFile(
-    path,
-    `process.on('exit', () => {
-  try {
-    require('fs').appendFileSync(process.env.BENCH_RSS_FILE,
-      JSON.stringify({ label: process.env.BENCH_LABEL, maxRss: process.resourceUsage().maxRSS }) + '\\n');
-  } catch {}
-});\n`,
-  );
-  return path;
-}
-
 async function exitOf(child: ChildProcess, label: string): Promise<void> {
   const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
   if (code !== 0) throw new Error(`${label} exited with ${code ?? signal}`);
-}
-
-async function readRss(file: string): Promise<Record<string, number>> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const rss: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const { label, maxRss } = JSON.parse(line) as { label: string; maxRss: number };
-    rss[label] = (maxRss * 1024) / MB;
-  }
-  return rss;
 }
 
 interface Env {
@@ -172,13 +128,6 @@ async function timed(
   return { seconds, rss: await readRss(rssFile), output: await output };
 }
 
-async function collect(stream: Readable | null): Promise<string> {
-  if (!stream) return '';
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').trim();
-}
-
 /** (a) in the child: GetObject → csv-parse, count rows. */
 async function floor(): Promise<void> {
   const client = new S3Client({
@@ -198,10 +147,6 @@ async function floor(): Promise<void> {
   for await (const record of parser) if (record) rows += 1;
   process.stdout.write(`${rows}\n`);
   client.destroy();
-}
-
-function format(n: number, digits = 2): string {
-  return n.toFixed(digits);
 }
 
 async function main(): Promise<void> {

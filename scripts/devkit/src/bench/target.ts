@@ -29,13 +29,13 @@ import { Client } from 'pg';
 import type * as CopyStreams from 'pg-copy-streams';
 
 import { startPostgres } from '../local-services';
+import { hex32, MB, random } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const TARGET_DIR = join(ROOT, 'packages/target-postgres');
 const TARGET_BIN = join(TARGET_DIR, 'bin/target-postgres.js');
 const WORK = join(ROOT, '.bench/target');
 const STATE_EVERY = 100_000;
-const MB = 1024 * 1024;
 // The target's own driver, resolved as the target resolves it.
 const { from: copyFrom } = createRequire(join(TARGET_DIR, 'package.json'))('pg-copy-streams') as typeof CopyStreams;
 
@@ -60,24 +60,6 @@ function parseOptions(argv: string[]): Options {
   }
   if (!Number.isInteger(options.records) || options.records < 1) throw new Error('--records needs a positive integer');
   return options;
-}
-
-/** A small deterministic PRNG (mulberry32): every run loads the same bytes. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function hex32(next: () => number): string {
-  let out = '';
-  for (let i = 0; i < 4; i += 1) out += Math.floor(next() * 0x100000000).toString(16).padStart(8, '0');
-  return out;
 }
 
 const SCHEMA_MESSAGE = {
