@@ -26,7 +26,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 import { startS3 } from '../local-services';
-import { collect, format, hex32, MB, median, random, readRss, writeProbe } from './support';
+import { collect, format, MB, median, orderItemRecord, orderItemRows, readRss, writeProbe } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const PROCESSOR_BIN = join(ROOT, 'packages/processor/bin/processor.js');
@@ -58,10 +58,7 @@ function parseOptions(argv: string[]): Options {
 
 /** Writes the Singer stream tap-kaggle emits for Olist's order_items file. */
 async function writeOrderItemsStream(path: string, rows: number): Promise<void> {
-  const next = random(42);
   const out = createWriteStream(path);
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  const start = Date.UTC(2017, 0, 1);
   const extracted = '2024-03-07T05:04:03.000000Z';
   let chunk = `${JSON.stringify({
     type: 'SCHEMA',
@@ -80,20 +77,8 @@ async function writeOrderItemsStream(path: string, rows: number): Promise<void> 
     },
     key_properties: ['order_id', 'order_item_id'],
   })}\n`;
-  let orderId = hex32(next);
-  let item = 0;
-  for (let i = 0; i < rows; i += 1) {
-    if (item === 0 || next() < 0.85) {
-      orderId = hex32(next);
-      item = 1;
-    } else {
-      item += 1;
-    }
-    const d = new Date(start + Math.floor(next() * 600 * 86_400_000));
-    const when = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
-    const price = Number((next() * 500 + 1).toFixed(2));
-    const freight = Number((next() * 50).toFixed(2));
-    chunk += `{"type":"RECORD","stream":"order_items","record":{"order_id":"${orderId}","order_item_id":${item},"product_id":"${hex32(next)}","seller_id":"${hex32(next)}","shipping_limit_date":"${when}","price":${price},"freight_value":${freight}},"time_extracted":"${extracted}"}\n`;
+  for (const row of orderItemRows(rows)) {
+    chunk += orderItemRecord(row, extracted);
     if (chunk.length > 1 << 20) {
       if (!out.write(chunk)) await once(out, 'drain');
       chunk = '';

@@ -65,3 +65,53 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
+
+/** One Olist order_items-shaped row, every field as the CSV text it is written as. */
+export interface OrderItemRow {
+  orderId: string;
+  item: number;
+  productId: string;
+  sellerId: string;
+  /** `2017-09-19 09:45:35` */
+  when: string;
+  /** Two decimals, `58.90`. */
+  price: string;
+  freight: string;
+}
+
+export const ORDER_ITEMS_HEADER = 'order_id,order_item_id,product_id,seller_id,shipping_limit_date,price,freight_value\n';
+
+/**
+ * Seeded order_items rows with the real file's shapes: 32-hex ids, item numbers 1..n per
+ * order, timestamps in 2017-2018, prices with two decimals. Same seed, same rows.
+ */
+export function* orderItemRows(count: number, seed = 42): Generator<OrderItemRow> {
+  const next = random(seed);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const start = Date.UTC(2017, 0, 1);
+  let orderId = '';
+  let item = 0;
+  for (let i = 0; i < count; i += 1) {
+    if (item === 0 || next() < 0.85) {
+      orderId = hex32(next);
+      item = 1;
+    } else {
+      item += 1;
+    }
+    const d = new Date(start + Math.floor(next() * 600 * 86_400_000));
+    const when = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+    const price = (next() * 500 + 1).toFixed(2);
+    const freight = (next() * 50).toFixed(2);
+    yield { orderId, item, productId: hex32(next), sellerId: hex32(next), when, price, freight };
+  }
+}
+
+/** The row as a CSV line. */
+export function orderItemCsv(row: OrderItemRow): string {
+  return `${row.orderId},${row.item},${row.productId},${row.sellerId},${row.when},${row.price},${row.freight}\n`;
+}
+
+/** The row as a RECORD line, numbers as a tap writes them from the CSV (`58.90` becomes 58.9). */
+export function orderItemRecord(row: OrderItemRow, timeExtracted: string): string {
+  return `{"type":"RECORD","stream":"order_items","record":{"order_id":"${row.orderId}","order_item_id":${row.item},"product_id":"${row.productId}","seller_id":"${row.sellerId}","shipping_limit_date":"${row.when}","price":${Number(row.price)},"freight_value":${Number(row.freight)}},"time_extracted":"${timeExtracted}"}\n`;
+}

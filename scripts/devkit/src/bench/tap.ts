@@ -26,7 +26,7 @@ import { parse } from 'csv-parse';
 import { Client } from 'pg';
 
 import { startPostgres, startS3 } from '../local-services';
-import { collect, format, hex32, MB, random, readRss, writeProbe } from './support';
+import { collect, format, MB, ORDER_ITEMS_HEADER, orderItemCsv, orderItemRows, readRss, writeProbe } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const TAP_BIN = join(ROOT, 'packages/tap-minio-csv/bin/tap-minio-csv.js');
@@ -56,25 +56,10 @@ function parseOptions(argv: string[]): Options {
 
 /** Writes an Olist order_items-shaped CSV: the real file's columns and value shapes. */
 async function writeOrderItems(path: string, rows: number): Promise<void> {
-  const next = random(42);
   const out = createWriteStream(path);
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  const start = Date.UTC(2017, 0, 1);
-  let chunk = 'order_id,order_item_id,product_id,seller_id,shipping_limit_date,price,freight_value\n';
-  let orderId = hex32(next);
-  let item = 0;
-  for (let i = 0; i < rows; i += 1) {
-    if (item === 0 || next() < 0.85) {
-      orderId = hex32(next);
-      item = 1;
-    } else {
-      item += 1;
-    }
-    const d = new Date(start + Math.floor(next() * 600 * 86_400_000));
-    const when = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
-    const price = (next() * 500 + 1).toFixed(2);
-    const freight = (next() * 50).toFixed(2);
-    chunk += `${orderId},${item},${hex32(next)},${hex32(next)},${when},${price},${freight}\n`;
+  let chunk = ORDER_ITEMS_HEADER;
+  for (const row of orderItemRows(rows)) {
+    chunk += orderItemCsv(row);
     if (chunk.length > 1 << 20) {
       if (!out.write(chunk)) await once(out, 'drain');
       chunk = '';

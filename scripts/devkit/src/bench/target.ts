@@ -29,7 +29,7 @@ import { Client } from 'pg';
 import type * as CopyStreams from 'pg-copy-streams';
 
 import { startPostgres } from '../local-services';
-import { hex32, MB, random } from './support';
+import { MB, ORDER_ITEMS_HEADER, orderItemCsv, orderItemRecord, orderItemRows } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const TARGET_DIR = join(ROOT, 'packages/target-postgres');
@@ -82,34 +82,18 @@ const SCHEMA_MESSAGE = {
 
 /** Writes the Singer stream and the same rows as CSV, each streamed with backpressure. */
 async function generate(singerPath: string, csvPath: string, records: number): Promise<void> {
-  const next = random(42);
   const singer = createWriteStream(singerPath);
   const csv = createWriteStream(csvPath);
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  const start = Date.UTC(2017, 0, 1);
-  const extracted = new Date(start + 700 * 86_400_000).toISOString();
+  const extracted = new Date(Date.UTC(2017, 0, 1) + 700 * 86_400_000).toISOString();
   let lines = `${JSON.stringify(SCHEMA_MESSAGE)}\n`;
-  let rows = 'order_id,order_item_id,product_id,seller_id,shipping_limit_date,price,freight_value\n';
-  let orderId = '';
-  let item = 0;
-  for (let i = 0; i < records; i += 1) {
-    if (item === 0 || next() < 0.85) {
-      orderId = hex32(next);
-      item = 1;
-    } else {
-      item += 1;
-    }
-    const d = new Date(start + Math.floor(next() * 600 * 86_400_000));
-    const when = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
-    const price = (next() * 500 + 1).toFixed(2);
-    const freight = (next() * 50).toFixed(2);
-    const productId = hex32(next);
-    const sellerId = hex32(next);
-    // JSON numbers as a tap writes them from the CSV (`58.90` becomes 58.9).
-    lines += `{"type":"RECORD","stream":"order_items","record":{"order_id":"${orderId}","order_item_id":${item},"product_id":"${productId}","seller_id":"${sellerId}","shipping_limit_date":"${when}","price":${Number(price)},"freight_value":${Number(freight)}},"time_extracted":"${extracted}"}\n`;
-    rows += `${orderId},${item},${productId},${sellerId},${when},${price},${freight}\n`;
-    if ((i + 1) % STATE_EVERY === 0 || i + 1 === records) {
-      lines += `{"type":"STATE","value":{"bookmarks":{"order_items":{"records":${i + 1}}}}}\n`;
+  let rows = ORDER_ITEMS_HEADER;
+  let i = 0;
+  for (const row of orderItemRows(records)) {
+    lines += orderItemRecord(row, extracted);
+    rows += orderItemCsv(row);
+    i += 1;
+    if (i % STATE_EVERY === 0 || i === records) {
+      lines += `{"type":"STATE","value":{"bookmarks":{"order_items":{"records":${i}}}}}\n`;
     }
     if (lines.length > 1 << 20) {
       const a = singer.write(lines);
