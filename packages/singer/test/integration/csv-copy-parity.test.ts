@@ -13,20 +13,7 @@ import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
 import { openCsv } from '../../src/csv-source';
-
-/** mulberry32: seeded, so a failing document can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+import { pick, random } from '../support/random';
 
 interface Document {
   text: string;

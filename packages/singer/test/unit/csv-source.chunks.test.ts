@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 
 import { type CsvOptions, type CsvRow, openCsv } from '../../src/csv-source';
 import { SingerError } from '../../src/errors';
+import { random } from '../support/random';
 
 interface Outcome {
   header: readonly string[];
@@ -26,17 +27,6 @@ async function read(chunks: Array<Buffer | string>, options: CsvOptions = {}): P
 
 const bytesOf = (text: string): Buffer => Buffer.from(text, 'utf8');
 const oneByteEach = (bytes: Buffer): Buffer[] => [...bytes].map((b) => Buffer.from([b]));
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomSplits(next: () => number, bytes: Buffer): Buffer[] {
   const chunks: Buffer[] = [];

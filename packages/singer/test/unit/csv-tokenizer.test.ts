@@ -1,4 +1,5 @@
 import { type CsvRecord, CsvSyntaxError, type CsvSyntaxProblem, CsvTokenizer } from '../../src/csv-tokenizer';
+import { pick, random } from '../support/random';
 
 interface Outcome {
   records: CsvRecord[];
@@ -98,20 +99,6 @@ function reference(text: string, delimiter = ','): Outcome {
   }
   return { records };
 }
-
-/** mulberry32: seeded, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
 
 /** Well-formed documents: every field quoted or not, holding what quoting allows. */
 function wellFormed(next: () => number, delimiter: string): string {
