@@ -22,11 +22,11 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 import { startS3 } from '../local-services';
-import { collect, format, MB, median, orderItemRecord, orderItemRows, readRss, writeProbe } from './support';
+import { collect, format, MB, median, ORDER_ITEMS_SCHEMA_MESSAGE, orderItemRecord, orderItemRows, readRss, s3Client, writeProbe } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const PROCESSOR_BIN = join(ROOT, 'packages/processor/bin/processor.js');
@@ -60,23 +60,7 @@ function parseOptions(argv: string[]): Options {
 async function writeOrderItemsStream(path: string, rows: number): Promise<void> {
   const out = createWriteStream(path);
   const extracted = '2024-03-07T05:04:03.000000Z';
-  let chunk = `${JSON.stringify({
-    type: 'SCHEMA',
-    stream: 'order_items',
-    schema: {
-      type: 'object',
-      properties: {
-        order_id: { type: 'string' },
-        order_item_id: { type: 'integer' },
-        product_id: { type: 'string' },
-        seller_id: { type: 'string' },
-        shipping_limit_date: { type: 'string', format: 'date-time' },
-        price: { type: 'number' },
-        freight_value: { type: 'number' },
-      },
-    },
-    key_properties: ['order_id', 'order_item_id'],
-  })}\n`;
+  let chunk = `${JSON.stringify(ORDER_ITEMS_SCHEMA_MESSAGE)}\n`;
   for (const row of orderItemRows(rows)) {
     chunk += orderItemRecord(row, extracted);
     if (chunk.length > 1 << 20) {
@@ -111,23 +95,9 @@ async function timed(work: string, name: string, start: (rssFile: string) => Chi
   return { seconds, rss: await readRss(rssFile), output: await output };
 }
 
-function s3ClientFromEnv(): S3Client {
-  return new S3Client({
-    endpoint: process.env.AWS_ENDPOINT_URL_S3,
-    region: process.env.AWS_REGION,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? '',
-      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '',
-    },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
-
 /** (a) in the child: the CSV file uploaded with lib-storage's `Upload` at its defaults, the plain way to stream a file to S3. */
 async function floor(path: string): Promise<void> {
-  const client = s3ClientFromEnv();
+  const client = s3Client({ endpoint: process.env.AWS_ENDPOINT_URL_S3, region: process.env.AWS_REGION, accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY });
   await new Upload({
     client,
     params: { Bucket: BUCKET, Key: FLOOR_KEY, Body: createReadStream(path), ContentType: 'text/csv; charset=utf-8' },
@@ -200,7 +170,7 @@ async function main(): Promise<void> {
 
     log('warm-up: processor < order_items.singer (untimed; its object is the floor\'s input)');
     await runProcessor();
-    const fetcher = clientFor(s3);
+    const fetcher = s3Client(s3);
     const object = await fetcher.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'order_items/order_items.csv' }));
     await pipeline(object.Body as Readable, createWriteStream(csvPath));
     fetcher.destroy();
@@ -242,17 +212,6 @@ async function main(): Promise<void> {
     await s3.stop().catch(() => undefined);
     if (!options.keep) await rm(work, { recursive: true, force: true });
   }
-}
-
-function clientFor(s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }): S3Client {
-  return new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
 }
 
 async function countLines(path: string): Promise<number> {

@@ -3,6 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
+import { S3Client } from '@aws-sdk/client-s3';
+
 export const MB = 1024 * 1024;
 
 /** A small deterministic PRNG (mulberry32), so every run processes the same bytes. */
@@ -115,3 +117,42 @@ export function orderItemCsv(row: OrderItemRow): string {
 export function orderItemRecord(row: OrderItemRow, timeExtracted: string): string {
   return `{"type":"RECORD","stream":"order_items","record":{"order_id":"${row.orderId}","order_item_id":${row.item},"product_id":"${row.productId}","seller_id":"${row.sellerId}","shipping_limit_date":"${row.when}","price":${Number(row.price)},"freight_value":${Number(row.freight)}},"time_extracted":"${timeExtracted}"}\n`;
 }
+
+/** Where a benchmark's S3 server is and the keys it takes. */
+export interface S3Settings {
+  endpoint: string | undefined;
+  region: string | undefined;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+}
+
+/** An S3 client as the connectors make one for MinIO-like servers: path style, checksums only when required. */
+export function s3Client(s3: S3Settings): S3Client {
+  return new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId ?? '', secretAccessKey: s3.secretAccessKey ?? '' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** The SCHEMA of the order_items stream the benchmarks feed (the original system's key). */
+export const ORDER_ITEMS_SCHEMA_MESSAGE = {
+  type: 'SCHEMA',
+  stream: 'order_items',
+  schema: {
+    type: 'object',
+    properties: {
+      order_id: { type: 'string' },
+      order_item_id: { type: 'integer' },
+      product_id: { type: 'string' },
+      seller_id: { type: 'string' },
+      shipping_limit_date: { type: ['null', 'string'], format: 'date-time' },
+      price: { type: 'number' },
+      freight_value: { type: 'number' },
+    },
+  },
+  key_properties: ['order_id', 'product_id', 'order_item_id'],
+};

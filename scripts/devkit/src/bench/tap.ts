@@ -21,12 +21,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
 import { Client } from 'pg';
 
 import { startPostgres, startS3 } from '../local-services';
-import { collect, format, MB, ORDER_ITEMS_HEADER, orderItemCsv, orderItemRows, readRss, writeProbe } from './support';
+import { collect, format, MB, ORDER_ITEMS_HEADER, orderItemCsv, orderItemRows, readRss, s3Client, writeProbe } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const TAP_BIN = join(ROOT, 'packages/tap-minio-csv/bin/tap-minio-csv.js');
@@ -115,16 +115,11 @@ async function timed(
 
 /** (a) in the child: GetObject → csv-parse, count rows. */
 async function floor(): Promise<void> {
-  const client = new S3Client({
+  const client = s3Client({
     endpoint: process.env.BENCH_S3_ENDPOINT,
     region: process.env.BENCH_S3_REGION,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: process.env.BENCH_S3_KEY ?? '',
-      secretAccessKey: process.env.BENCH_S3_SECRET ?? '',
-    },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+    accessKeyId: process.env.BENCH_S3_KEY,
+    secretAccessKey: process.env.BENCH_S3_SECRET,
   });
   const response = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY }));
   const parser = (response.Body as Readable).pipe(parse({ from_line: 2 }));
@@ -148,19 +143,12 @@ async function main(): Promise<void> {
     const size = (await stat(csvPath)).size;
     log(`generated ${format(size / MB, 1)} MB`);
 
-    const s3Client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    await s3Client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    await s3Client.send(
+    const uploader = s3Client(s3);
+    await uploader.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await uploader.send(
       new PutObjectCommand({ Bucket: BUCKET, Key: KEY, Body: createReadStream(csvPath), ContentLength: size }),
     );
-    s3Client.destroy();
+    uploader.destroy();
     // The tap defers objects stamped in the second it starts; start in a later one.
     await new Promise((r) => setTimeout(r, 1100));
 

@@ -29,7 +29,7 @@ import { Client } from 'pg';
 import type * as CopyStreams from 'pg-copy-streams';
 
 import { startPostgres } from '../local-services';
-import { MB, ORDER_ITEMS_HEADER, orderItemCsv, orderItemRecord, orderItemRows } from './support';
+import { MB, ORDER_ITEMS_HEADER, ORDER_ITEMS_SCHEMA_MESSAGE, orderItemCsv, orderItemRecord, orderItemRows } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const TARGET_DIR = join(ROOT, 'packages/target-postgres');
@@ -62,30 +62,12 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-const SCHEMA_MESSAGE = {
-  type: 'SCHEMA',
-  stream: 'order_items',
-  schema: {
-    type: 'object',
-    properties: {
-      order_id: { type: 'string' },
-      order_item_id: { type: 'integer' },
-      product_id: { type: 'string' },
-      seller_id: { type: 'string' },
-      shipping_limit_date: { type: ['null', 'string'], format: 'date-time' },
-      price: { type: 'number' },
-      freight_value: { type: 'number' },
-    },
-  },
-  key_properties: ['order_id', 'product_id', 'order_item_id'],
-};
-
 /** Writes the Singer stream and the same rows as CSV, each streamed with backpressure. */
 async function generate(singerPath: string, csvPath: string, records: number): Promise<void> {
   const singer = createWriteStream(singerPath);
   const csv = createWriteStream(csvPath);
   const extracted = new Date(Date.UTC(2017, 0, 1) + 700 * 86_400_000).toISOString();
-  let lines = `${JSON.stringify(SCHEMA_MESSAGE)}\n`;
+  let lines = `${JSON.stringify(ORDER_ITEMS_SCHEMA_MESSAGE)}\n`;
   let rows = ORDER_ITEMS_HEADER;
   let i = 0;
   for (const row of orderItemRows(records)) {
