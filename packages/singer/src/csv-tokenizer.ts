@@ -155,14 +155,7 @@ export class CsvTokenizer {
       if (c === LF || c === CR) {
         // A blank line.
         line += 1;
-        pos += 1;
-        if (c === CR) {
-          if (pos < n) {
-            if (text.charCodeAt(pos) === LF) pos += 1;
-          } else if (!final) {
-            this.skipLf = true;
-          }
-        }
+        pos = this.pastLineEnd(text, pos, c, final);
         continue;
       }
       const start = pos;
@@ -249,18 +242,28 @@ export class CsvTokenizer {
       out.push({ line: startLine, fields });
       if (pos < n) {
         line += 1;
-        pos += 1;
-        if (c === CR) {
-          if (pos < n) {
-            if (text.charCodeAt(pos) === LF) pos += 1;
-          } else if (!final) {
-            this.skipLf = true;
-          }
-        }
+        pos = this.pastLineEnd(text, pos, c, final);
       }
     }
     this.line = line;
     return n;
+  }
+
+  /**
+   * The position after the line end `c` (LF or CR) at `pos`: a CR takes an LF after it along.
+   * A CR that ends a chunk may be the first half of a CRLF split across chunks, so the next
+   * chunk drops an LF it starts with.
+   */
+  private pastLineEnd(text: string, pos: number, c: number, final: boolean): number {
+    let next = pos + 1;
+    if (c === CR) {
+      if (next < text.length) {
+        if (text.charCodeAt(next) === LF) next += 1;
+      } else if (!final) {
+        this.skipLf = true;
+      }
+    }
+    return next;
   }
 
   private unfinished(start: number, line: number): number {
