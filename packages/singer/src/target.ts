@@ -64,11 +64,6 @@ export abstract class Target<C = unknown> {
   /** Called once at the end, after success or failure (disconnect, say). */
   protected async close(): Promise<void> {}
 
-  /** The sinks created so far, by stream. */
-  protected get sinks(): ReadonlyMap<string, Sink> {
-    return new Map([...this.#slots].map(([name, slot]) => [name, slot.sink]));
-  }
-
   /** Runs the whole input. Not meant to be overridden: it is what makes the state honest. */
   async run(input: Readable, writer: MessageWriter): Promise<void> {
     const { logger, signal } = this.context;
