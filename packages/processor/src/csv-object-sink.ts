@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { InputError, openCsv, type RecordPosition, type RunContext, type SchemaMessage, Sink } from '@singer-ts/singer';
+import { openCsv, type RecordPosition, type RunContext, type SchemaMessage, Sink } from '@singer-ts/singer';
 
 import type { ProcessorConfig } from './config';
 import { encodeCsvValue } from './csv-encoding';
@@ -31,16 +31,9 @@ interface ColumnPlan {
   readonly ctx: RuleContext | undefined;
 }
 
+/** The SCHEMA's columns; the SDK has checked that it lists some. */
 function schemaColumns(schema: SchemaMessage): string[] {
-  const properties = schema.schema.properties;
-  if (!properties || Object.keys(properties).length === 0) {
-    throw new InputError("the stream's SCHEMA lists no properties; a CSV object needs its columns", {
-      stream: schema.stream,
-      code: 'SCHEMA_WITHOUT_PROPERTIES',
-      hint: 'The tap must describe each column under "schema.properties"',
-    });
-  }
-  return Object.keys(properties);
+  return Object.keys(schema.schema.properties ?? {});
 }
 
 /**
@@ -88,7 +81,7 @@ export class CsvObjectSink extends Sink {
     return this.writer?.rows ?? 0;
   }
 
-  override processRecord(record: Record<string, unknown>, _position: RecordPosition): void | Promise<void> {
+  protected override processRecord(record: Record<string, unknown>, _position: RecordPosition): void | Promise<void> {
     const plan = this.plan;
     let line = '';
     for (let i = 0; i < plan.length; i += 1) {
@@ -128,7 +121,8 @@ export class CsvObjectSink extends Sink {
   }
 
   /** Aborts the upload in progress and deletes completed staging objects. Never throws. */
-  async abort(reason: string): Promise<void> {
+  override async abort(): Promise<void> {
+    const reason = this.context.signal.aborted ? 'interrupted' : 'the run failed';
     const writer = this.writer;
     if (writer) {
       await writer.abort(reason);
@@ -141,6 +135,7 @@ export class CsvObjectSink extends Sink {
       });
     }
     this.leftovers.clear();
+    await super.abort();
   }
 
   private adopt(schema: SchemaMessage): void {
@@ -163,7 +158,7 @@ export class CsvObjectSink extends Sink {
     const { client, config } = this.target;
     const key = this.target.stagingKey(this.generation);
     this.generation += 1;
-    this.context.logger.debug(`stream ${JSON.stringify(this.stream)}: staging at s3://${config.bucket}/${key}`);
+    this.logger.debug(`staging at s3://${config.bucket}/${key}`);
     return new CsvObjectWriter({
       client,
       bucket: config.bucket,
@@ -184,8 +179,8 @@ export class CsvObjectSink extends Sink {
     await old.finish();
     this.leftovers.add(old.key);
     const added = this.header.filter((c) => !oldHeader.includes(c));
-    this.context.logger.info(
-      `stream ${JSON.stringify(this.stream)}: SCHEMA adds ${added.map((c) => JSON.stringify(c)).join(', ')} after ${old.rows} records; rewriting them with the wider header`,
+    this.logger.info(
+      `SCHEMA adds ${added.map((c) => JSON.stringify(c)).join(', ')} after ${old.rows} records; rewriting them with the wider header`,
     );
     const next = this.startWriter(this.header);
     this.writer = next;
@@ -207,8 +202,8 @@ export class CsvObjectSink extends Sink {
   private warnSingleNull(): void {
     if (this.warnedSingleNull) return;
     this.warnedSingleNull = true;
-    this.context.logger.warn(
-      `stream ${JSON.stringify(this.stream)}: a null in a one-column CSV is an empty line, which CSV readers (tap-minio-csv included) skip`,
+    this.logger.warn(
+      `a null in a one-column CSV is an empty line, which CSV readers (tap-minio-csv included) skip`,
     );
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ConfigError, type RunContext, type SchemaMessage, type Sink, Target } from '@singer-ts/singer';
+import { ConfigError, type RunContext, type SchemaMessage, Target } from '@singer-ts/singer';
 
 import type { ProcessorConfig } from './config';
 import { CsvObjectSink } from './csv-object-sink';
@@ -32,12 +32,11 @@ export interface ProcessorOptions {
  * copy each to its final key. A failure or signal before that leaves every final key as it
  * was; staging uploads are aborted and staging objects deleted.
  */
-export class Processor extends Target<ProcessorConfig> {
+export class Processor extends Target<ProcessorConfig, CsvObjectSink> {
   override readonly commitOnState = false;
 
   readonly runInfo: KeyTemplateRun;
   private readonly client: S3Client;
-  private readonly streams: CsvObjectSink[] = [];
   private readonly keys = new Map<string, string>();
   /** One pool for every stream: a quiet stream's spare part buffers serve the busy one. */
   private readonly buffers: PartBufferPool;
@@ -58,7 +57,7 @@ export class Processor extends Target<ProcessorConfig> {
     if (outcome === 'created') this.context.logger.info(`created bucket ${JSON.stringify(bucket)}`);
   }
 
-  protected override async createSink(schema: SchemaMessage): Promise<Sink> {
+  protected override async createSink(schema: SchemaMessage): Promise<CsvObjectSink> {
     const { config } = this;
     const key = renderKey(config.keyTemplate, schema.stream, this.runInfo, config.compression === 'gzip');
     const other = [...this.keys].find(([, k]) => k === key)?.[0];
@@ -69,7 +68,7 @@ export class Processor extends Target<ProcessorConfig> {
       });
     }
     this.keys.set(schema.stream, key);
-    const index = this.streams.length;
+    const index = this.keys.size - 1;
     const sink = new CsvObjectSink(schema, this.context, {
       client: this.client,
       config,
@@ -78,7 +77,6 @@ export class Processor extends Target<ProcessorConfig> {
       stagingKey: (generation) => `${STAGING_PREFIX}${this.runInfo.runId}/${index}.${generation}`,
       pool: this.buffers,
     });
-    this.streams.push(sink);
     return sink;
   }
 
@@ -90,7 +88,7 @@ export class Processor extends Target<ProcessorConfig> {
         this.context.logger.warn(`rules name stream ${JSON.stringify(stream)}, which the input did not have`);
       }
     }
-    const staged = await Promise.all(this.streams.map(async (sink) => ({ sink, staging: await sink.finish() })));
+    const staged = await Promise.all([...this.sinks].map(async (sink) => ({ sink, staging: await sink.finish() })));
     for (const { sink, staging } of staged) {
       this.context.signal.throwIfAborted();
       if (staging === undefined) {
@@ -109,10 +107,8 @@ export class Processor extends Target<ProcessorConfig> {
     }
   }
 
-  protected override async rollback(): Promise<void> {
-    const reason = this.context.signal.aborted ? 'interrupted' : 'the run failed';
-    await Promise.all(this.streams.map((sink) => sink.abort(reason)));
-  }
+  /** The SDK has aborted every sink (their staging uploads and objects are gone): nothing is left to undo. */
+  protected override async rollback(): Promise<void> {}
 
   protected override async close(): Promise<void> {
     if (this.ownsClient) this.client.destroy();

@@ -48,11 +48,24 @@ export { toMessage } from './messages';
 export { RecordCounter } from './metrics';
 export type { ReadMessage } from './reader';
 export { readLineBatches, readMessages } from './reader';
+export type { MetadataChoice, MetadataColumn, MetadataKind } from './record-metadata';
+export {
+  extractedAtText,
+  METADATA_COLUMNS,
+  metadataColumnsFor,
+  RecordMetadata,
+  SDC_BATCHED_AT,
+  SDC_DELETED_AT,
+  SDC_EXTRACTED_AT,
+  SDC_RECEIVED_AT,
+  SDC_SEQUENCE,
+  SDC_TABLE_VERSION,
+} from './record-metadata';
 export type { InferOptions } from './schema-infer';
 export { inferSchema, SchemaInferrer } from './schema-infer';
 export { schemaTypes, secretPaths } from './schema-keywords';
 export type { RecordPosition } from './sink';
-export { DEFAULT_BATCH_SIZE, Sink } from './sink';
+export { checkStreamSchema, DEFAULT_BATCH_SIZE, Sink } from './sink';
 export type { State } from './state';
 export { getBookmark, readStateFile, withBookmark } from './state';
 export type { StreamContext } from './stream';

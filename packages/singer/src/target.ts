@@ -5,12 +5,12 @@ import { InputError, SingerError } from './errors';
 import type { SchemaMessage } from './messages';
 import { RecordCounter } from './metrics';
 import { readMessageBatches } from './reader';
-import type { Sink } from './sink';
+import { checkStreamSchema, type Sink } from './sink';
 import { RecordValidator } from './validate';
 import type { MessageWriter } from './writer';
 
-interface StreamSlot {
-  sink: Sink;
+interface StreamSlot<S extends Sink> {
+  sink: S;
   schemaText: string;
   validator: RecordValidator | undefined;
   /** Undefined when the SCHEMA lists no properties: then every property is kept. */
@@ -24,7 +24,7 @@ interface StreamSlot {
  * the SDK owns the message loop and guarantees that a state value is printed only after every
  * record that came before its STATE was drained and committed.
  */
-export abstract class Target<C = unknown> {
+export abstract class Target<C = unknown, S extends Sink = Sink> {
   // NOTE: the loop's own fields are ES private (#) so a subclass field of the same name
   // can never overwrite them at run time, which TypeScript's `private` does not prevent.
   /**
@@ -39,7 +39,9 @@ export abstract class Target<C = unknown> {
     return true;
   }
 
-  readonly #slots = new Map<string, StreamSlot>();
+  readonly #slots = new Map<string, StreamSlot<S>>();
+  /** ACTIVATE_VERSION that came before its stream's first SCHEMA: applied when the SCHEMA comes. */
+  readonly #earlyVersions = new Map<string, number>();
   #pendingState: { value: unknown; text: string } | undefined;
   #lastEmittedText: string | undefined;
   #uncommitted = false;
@@ -50,7 +52,7 @@ export abstract class Target<C = unknown> {
   ) {}
 
   /** A sink for a stream whose first SCHEMA just arrived. */
-  protected abstract createSink(schema: SchemaMessage): Promise<Sink>;
+  protected abstract createSink(schema: SchemaMessage): Promise<S>;
 
   /** Makes everything drained since the last commit durable. */
   protected abstract commit(): Promise<void>;
@@ -63,6 +65,11 @@ export abstract class Target<C = unknown> {
 
   /** Called once at the end, after success or failure (disconnect, say). */
   protected async close(): Promise<void> {}
+
+  /** Every stream's sink, in the order their first SCHEMA came. */
+  protected get sinks(): Iterable<S> {
+    return [...this.#slots.values()].map((slot) => slot.sink);
+  }
 
   /** Runs the whole input. Not meant to be overridden: it is what makes the state honest. */
   async run(input: Readable, writer: MessageWriter): Promise<void> {
@@ -88,7 +95,7 @@ export abstract class Target<C = unknown> {
               try {
                 this.#dropUnknownProperties(slot, record);
                 slot.validator?.validate(record);
-                const done = slot.sink.processRecord(record, {
+                const done = slot.sink.accept(record, {
                   line,
                   record: number,
                   version: message.version,
@@ -114,11 +121,12 @@ export abstract class Target<C = unknown> {
             case 'ACTIVATE_VERSION': {
               const slot = this.#slots.get(message.stream);
               if (!slot) {
-                throw new InputError('ACTIVATE_VERSION for a stream that has had no SCHEMA yet', {
-                  stream: message.stream,
-                  line,
-                  code: 'RECORD_BEFORE_SCHEMA',
-                });
+                // NOTE: tap-mysql's full-table sync announces the version before the SCHEMA.
+                logger.warn(
+                  `stream ${JSON.stringify(message.stream)}, line ${line}: ACTIVATE_VERSION ${message.version} came before the stream's SCHEMA; it takes effect when the SCHEMA arrives`,
+                );
+                this.#earlyVersions.set(message.stream, message.version);
+                break;
               }
               await slot.sink.drain();
               await slot.sink.activateVersion(message.version);
@@ -132,20 +140,33 @@ export abstract class Target<C = unknown> {
       await this.#checkpoint(writer);
       for (const slot of this.#slots.values()) slot.counter.finish();
     } catch (error) {
+      for (const slot of this.#slots.values()) {
+        await slot.sink.abort().catch((cause: unknown) => {
+          logger.debug(`stream ${JSON.stringify(slot.sink.stream)}: abort failed: ${String(cause)}`);
+        });
+      }
       await this.rollback().catch((cause: unknown) => {
         logger.debug(`rollback failed too: ${String(cause)}`);
       });
       throw error;
     } finally {
+      for (const slot of this.#slots.values()) {
+        await slot.sink.cleanUp().catch((cause: unknown) => {
+          logger.debug(`stream ${JSON.stringify(slot.sink.stream)}: clean-up failed: ${String(cause)}`);
+        });
+      }
       await this.close();
     }
   }
 
-  /** Drain every sink, commit, then print the pending state value if it is new. */
+  /** Drain every sink, let their drains settle, commit, then print the pending state value if it is new. */
   async #checkpoint(writer: MessageWriter): Promise<void> {
     for (const slot of this.#slots.values()) {
-      if (slot.sink.hasPending) await slot.sink.drain();
+      if (!slot.sink.hasPending) continue;
+      await slot.sink.drain();
+      this.#uncommitted = true;
     }
+    for (const slot of this.#slots.values()) await slot.sink.settle();
     if (this.#uncommitted) {
       this.context.signal.throwIfAborted();
       await this.commit();
@@ -164,8 +185,10 @@ export abstract class Target<C = unknown> {
     if (existing) {
       if (existing.schemaText === schemaText) return;
       if (existing.sink.hasPending) await existing.sink.drain();
+      checkStreamSchema(schema);
       await existing.sink.updateSchema(schema);
       Object.assign(existing, this.#describeSchema(schema), { schemaText });
+      this.#uncommitted = true;
       return;
     }
     const sink = await this.createSink(schema);
@@ -176,16 +199,22 @@ export abstract class Target<C = unknown> {
       warnedProperties: new Set(),
       counter: new RecordCounter(schema.stream, this.context.logger),
     });
+    this.#uncommitted = true;
+    const early = this.#earlyVersions.get(schema.stream);
+    if (early !== undefined) {
+      this.#earlyVersions.delete(schema.stream);
+      await sink.activateVersion(early);
+    }
   }
 
-  #describeSchema(schema: SchemaMessage): Pick<StreamSlot, 'validator' | 'properties'> {
+  #describeSchema(schema: SchemaMessage): Pick<StreamSlot<S>, 'validator' | 'properties'> {
     return {
       validator: this.validateRecords ? new RecordValidator(schema.stream, schema.schema) : undefined,
       properties: schema.schema.properties ? new Set(Object.keys(schema.schema.properties)) : undefined,
     };
   }
 
-  #dropUnknownProperties(slot: StreamSlot, record: Record<string, unknown>): void {
+  #dropUnknownProperties(slot: StreamSlot<S>, record: Record<string, unknown>): void {
     const known = slot.properties;
     if (!known) return;
     for (const key in record) {

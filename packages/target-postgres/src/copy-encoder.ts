@@ -144,10 +144,34 @@ function withoutNul(value: unknown): unknown {
   return out;
 }
 
+/** A lone UTF-16 surrogate: a high one not followed by a low one, or a low one not after a high one. */
+const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return !value.isWellFormed();
+  if (typeof value !== 'object' || value === null || isLosslessNumber(value)) return false;
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  return Object.entries(value).some(([key, item]) => !key.isWellFormed() || hasLoneSurrogate(item));
+}
+
+function withoutLoneSurrogates(value: unknown): unknown {
+  if (typeof value === 'string') return value.toWellFormed();
+  if (typeof value !== 'object' || value === null || isLosslessNumber(value)) return value;
+  if (Array.isArray(value)) return value.map(withoutLoneSurrogates);
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[key.toWellFormed()] = withoutLoneSurrogates(item);
+  return out;
+}
+
 /** Renders one record per call as a COPY text row (without the newline). Not thread-safe, not shared. */
 export class CopyEncoder {
   /** NUL characters removed per column, when sanitising. */
   readonly nulRemoved = new Map<string, number>();
+  /**
+   * Values with lone UTF-16 surrogates (half an emoji, as Python's json writes a split pair),
+   * which no PostgreSQL text holds: replaced by U+FFFD, counted per column with the first record.
+   */
+  readonly surrogatesReplaced = new Map<string, { count: number; firstRecord: number }>();
   private readonly columns: readonly EncoderColumn[];
 
   constructor(
@@ -225,7 +249,11 @@ export class CopyEncoder {
   }
 
   private scalarText(value: unknown, column: EncoderColumn, position: RecordPosition): string {
-    if (typeof value === 'string') return value;
+    if (typeof value === 'string') {
+      if (value.isWellFormed()) return value;
+      this.countSurrogate(column, position);
+      return value.toWellFormed();
+    }
     if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
     if (isLosslessNumber(value)) return value.value;
     return this.jsonText(value, column, position);
@@ -233,6 +261,13 @@ export class CopyEncoder {
 
   private jsonText(value: unknown, column: EncoderColumn, position: RecordPosition): string {
     let text = typeof value === 'string' ? JSON.stringify(value) : stringifyExactJson(value);
+    // JSON.stringify writes a lone surrogate as an escape that jsonb refuses; a literal `\\ud83d`
+    // in the text is a false alarm hasLoneSurrogate clears.
+    if (LONE_SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(value)) {
+      this.countSurrogate(column, position);
+      value = withoutLoneSurrogates(value);
+      text = typeof value === 'string' ? JSON.stringify(value) : stringifyExactJson(value);
+    }
     // PostgreSQL's jsonb cannot hold \u0000 either; a literal `\\u0000` is a false alarm hasNul clears.
     if (text.includes('\\u0000') && hasNul(value)) {
       if (!this.options.sanitizeNulText) this.failNul(column, value, position);
@@ -251,6 +286,12 @@ export class CopyEncoder {
       this.countNul(column, before - text.length);
     }
     return text.replace(/[\\\t\n\r]/g, (char) => ESCAPES[char] as string);
+  }
+
+  private countSurrogate(column: EncoderColumn, position: RecordPosition): void {
+    const seen = this.surrogatesReplaced.get(column.column);
+    if (seen) seen.count += 1;
+    else this.surrogatesReplaced.set(column.column, { count: 1, firstRecord: position.record });
   }
 
   private countNul(column: EncoderColumn, count: number): void {

@@ -20,20 +20,18 @@ export {
 } from './copy-encoder';
 export { CopyFeed } from './copy-feed';
 export { columnNames, MAX_IDENTIFIER_BYTES, qualifiedName, quoteIdent, safeIdentifier } from './identifiers';
-export { isConnectionLost, PgSession, sqlState, toLoadError } from './pg-session';
+export type { MergeSpec } from './merge-sql';
+export { deleteThenUpsertSql, insertSql, truncateStageSql, upsertSql } from './merge-sql';
+export type { CopyRows } from './pg-errors';
+export { betterReason, copyError, isConnectionLost, sqlState, toLoadError } from './pg-errors';
+export type { CopyBatch, Queryable, UnitLabel } from './pg-session';
+export { PgSession } from './pg-session';
 export type { PostgresSinkSettings } from './sink';
-export {
-  PostgresSink,
-  prepareSchema,
-  SDC_BATCHED_AT,
-  SDC_DELETED_AT,
-  SDC_EXTRACTED_AT,
-  SDC_RECEIVED_AT,
-  SDC_SEQUENCE,
-  SDC_TABLE_VERSION,
-} from './sink';
-export type { ColumnSpec, ExistingColumn, Queryable, TableSpec, TableState } from './table-manager';
+export { PostgresSink, prepareSchema } from './sink';
+export type { ColumnSpec, ExistingColumn, TableSpec, TableState } from './table-manager';
 export { TableManager } from './table-manager';
+export type { ColumnLayout, Plan } from './table-plan';
+export { columnSpecs, layoutColumns, planFor, stageDefinitions } from './table-plan';
 export { TargetPostgres } from './target';
 export type { PgType } from './type-mapping';
 export { latticeTypeOf, pgTypeFor, SQL_TYPE, widenType, widenUsing } from './type-mapping';

@@ -1,9 +1,12 @@
+import { pipeline } from 'node:stream/promises';
+
 import { LoadError, type Logger, SingerError } from '@singer-ts/singer';
 import { Client, type ClientConfig, type QueryResult, type QueryResultRow } from 'pg';
-import { type CopyStreamQuery,from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom } from 'pg-copy-streams';
 
 import type { ConnectionSettings } from './config';
-import type { Queryable } from './table-manager';
+import { CopyFeed } from './copy-feed';
+import { betterReason, copyError, type CopyRows, toLoadError } from './pg-errors';
 
 /**
  * Session settings that make values mean the same whatever the server's or machine's
@@ -13,76 +16,61 @@ import type { Queryable } from './table-manager';
  */
 const SESSION_SETUP = `SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, MDY'; SET temp_buffers TO '64MB'; SET work_mem TO '32MB'`;
 
-const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
-
-/** Whether an error means the connection is gone (terminated backend, reset socket, ...). */
-export function isConnectionLost(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  if (CONNECTION_LOST_CODES.has(code) || code.startsWith('08')) return true;
-  const message = typeof e?.message === 'string' ? e.message : '';
-  return /Connection terminated|Client was closed|not queryable|connection is closed|write after end/i.test(message);
+/** What a unit of work may do with the connection: statements, inside the open transaction. */
+export interface Queryable {
+  query<R extends QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
 }
 
-/** The SQLSTATE of a PostgreSQL error, also when it is wrapped as the cause of a `LoadError`. */
-export function sqlState(error: unknown): string | undefined {
-  let current: unknown = error;
-  while (current instanceof Error) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = current.cause;
-  }
-  return undefined;
+/** What a unit of work is, for the error that names it. */
+export interface UnitLabel {
+  /** The stream it works for, when it works for one. */
+  readonly stream?: string;
+  /** What it does, as in "PostgreSQL failed while <what>". */
+  readonly what: string;
 }
 
-/**
- * Of two errors about one failure, the more telling: the server's own message (with a SQLSTATE,
- * like 57P01 "terminating connection due to administrator command") over a socket's EPIPE.
- */
-export function betterReason(first: unknown, second: unknown): unknown {
-  if (first === undefined) return second;
-  if (second === undefined) return first;
-  return sqlState(first) === undefined && sqlState(second) !== undefined ? second : first;
+/** A batch of COPY rows: encoded chunks, and where each row came from. */
+export interface CopyBatch {
+  readonly chunks: readonly Buffer[];
+  readonly lines: readonly number[];
+  readonly records: readonly number[];
 }
 
-/** A PostgreSQL error (or a driver one) as a `LoadError` the user can act on. */
-export function toLoadError(error: unknown, what: string): SingerError {
-  if (error instanceof SingerError) return error;
-  const e = error as { message?: string; code?: string; detail?: string; table?: string; column?: string };
-  if (isConnectionLost(error)) {
-    return new LoadError(`lost the connection to PostgreSQL while ${what} (${e?.message ?? String(error)})`, {
-      code: 'PG_CONNECTION_LOST',
-      cause: error,
-      hint: 'Nothing after the last printed state was committed; re-run from that state',
-    });
-  }
-  const detail = e?.detail ? ` (${e.detail})` : '';
-  return new LoadError(`PostgreSQL failed while ${what}: ${e?.message ?? String(error)}${detail}`, {
-    code: 'PG_QUERY_FAILED',
-    cause: error,
-    column: e?.column,
-    hint: 'Nothing after the last printed state was committed; fix the cause and re-run from that state',
-  });
-}
-
-/** Whoever has a COPY open on the session; asked to end it when someone else needs the connection. */
-export interface CopyHolder {
-  /** Ends the COPY in flight (rows not yet handed on stay with the holder). */
-  releaseCopy(): Promise<void>;
+/** The COPY the connection carries, kept open across units of the same sink. */
+interface OpenCopy {
+  readonly owner: object;
+  readonly sql: string;
+  readonly feed: CopyFeed;
+  readonly rows: CopyRows & { lines: number[]; records: number[] };
+  /** Resolves when the COPY has finished or failed (then `failure` is set); never rejects. */
+  readonly settled: Promise<void>;
+  failure: unknown;
 }
 
 /**
- * The target's one connection. Every statement runs inside one transaction that starts lazily
- * with the first statement after a commit, so all streams between two STATE messages commit
- * (or roll back) together.
+ * The target's one connection, and the only code that talks to it. Work comes as units (DDL, a
+ * COPY batch, a merge with its own recovery, the commit), which run one at a time in the order
+ * they were asked for, each alone on the connection: no statement of one unit ever runs
+ * between two of another's. Every unit runs inside the one transaction that starts with the
+ * first unit after a commit, so all streams between two STATE messages commit together.
+ *
+ * A COPY stays open after its unit, so a stream's rows flow into one COPY across many records;
+ * the next unit that is not more rows for the same COPY ends it first.
+ *
+ * Once a unit fails and did not recover by itself, the transaction is lost: that first error,
+ * naming its stream, is the session's failure, every later unit fails with it without
+ * touching the connection, and only `rollback()` and `close()` still run.
  */
-export class PgSession implements Queryable {
+export class PgSession {
   private readonly client: Client;
   private inTransaction = false;
   private lost: unknown;
   private connected = false;
-  /** A connection carries one COPY at a time; streams take turns, a chunk of rows at a time. */
-  private holder: CopyHolder | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  private copy: OpenCopy | undefined;
+  private failure: SingerError | undefined;
+  private savepoints = 0;
 
   constructor(
     private readonly settings: ConnectionSettings,
@@ -121,78 +109,101 @@ export class PgSession implements Queryable {
     }
   }
 
-  private check(): void {
-    if (this.lost !== undefined) throw toLoadError(this.lost, 'loading');
+  /** Whether units are running or waiting: a caller that can do something useful meanwhile may. */
+  get busy(): boolean {
+    return this.queued > 0;
   }
 
-  private async begin(): Promise<void> {
-    if (this.inTransaction) return;
-    this.check();
-    await this.client.query('BEGIN');
-    this.inTransaction = true;
+  /** The error that ended the transaction, if one did. */
+  get failed(): SingerError | undefined {
+    return this.failure;
   }
 
-  /** Runs one statement inside the open transaction. */
-  async query<R extends QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    await this.releaseCopy();
-    try {
-      await this.begin();
-      return await this.client.query<R>(sql, params);
-    } catch (cause) {
-      throw toLoadError(betterReason(this.lost, cause), 'loading');
-    }
-  }
-
-  /** Ends whatever COPY another holder has open, so a statement can run. */
-  private async releaseCopy(except?: CopyHolder): Promise<void> {
-    const holder = this.holder;
-    if (holder === undefined || holder === except) return;
-    await holder.releaseCopy();
-    if (this.holder === holder) this.holder = undefined;
+  /** A savepoint name no other unit of this session uses. */
+  nextSavepoint(): string {
+    this.savepoints += 1;
+    return `singer_sp_${this.savepoints}`;
   }
 
   /**
-   * Starts `COPY ... FROM STDIN` inside the open transaction for `holder`, after ending any
-   * other holder's COPY; the caller pipes rows into it and calls `copyEnded` when it is over.
+   * Runs `work` alone on the connection, after every unit asked for before it, inside the open
+   * transaction (begun when needed). A statement that fails inside `work` may be recovered by
+   * `work` itself (with a savepoint); if `work` throws, the session has failed with that error.
    */
-  async copy(holder: CopyHolder, sql: string): Promise<CopyStreamQuery> {
-    await this.releaseCopy(holder);
-    try {
+  run<T>(label: UnitLabel, work: (db: Queryable) => Promise<T>): Promise<T> {
+    return this.enqueue(label, async () => {
+      await this.endCopy();
       await this.begin();
-    } catch (cause) {
-      throw toLoadError(betterReason(this.lost, cause), 'starting COPY');
-    }
-    this.holder = holder;
-    return this.client.query(copyFrom(sql, { highWaterMark: 256 * 1024 }));
+      return work(this.client);
+    });
   }
 
-  /** The holder's COPY is over (finished or failed). */
-  copyEnded(holder: CopyHolder): void {
-    if (this.holder === holder) this.holder = undefined;
+  /**
+   * Sends a batch of rows into `owner`'s COPY `sql`, opening it (after ending any other) when
+   * needed; the COPY stays open for the owner's next batch. Resolves once PostgreSQL has taken
+   * the rows into its socket buffer (backpressure), not when the COPY ends.
+   */
+  copyRows(owner: object, sql: string, rows: Omit<CopyRows, 'lines' | 'records'>, batch: CopyBatch): Promise<void> {
+    return this.enqueue({ stream: rows.stream, what: `loading stream ${JSON.stringify(rows.stream)}` }, async () => {
+      let open = this.copy;
+      if (open && (open.owner !== owner || open.sql !== sql)) {
+        await this.endCopy();
+        open = undefined;
+      }
+      if (!open) open = await this.openCopy(owner, sql, rows);
+      for (const line of batch.lines) open.rows.lines.push(line);
+      for (const record of batch.records) open.rows.records.push(record);
+      for (const chunk of batch.chunks) {
+        const wait = open.feed.write(chunk);
+        if (wait === undefined) continue;
+        try {
+          await wait;
+        } catch {
+          // The COPY failed; its own error says why.
+        }
+        if (open.failure !== undefined) break;
+      }
+      if (open.failure !== undefined) {
+        await open.settled;
+        this.copy = undefined;
+        throw copyError(betterReason(this.lost, open.failure), open.rows);
+      }
+    });
   }
 
-  /** The error that ended the connection, if it ended. */
-  get connectionError(): unknown {
-    return this.lost;
+  /** Ends `owner`'s COPY if it is open, and reports how it went (a unit of its own). */
+  finishCopy(owner: object): Promise<void> {
+    return this.enqueue({ what: 'ending a COPY' }, async () => {
+      if (this.copy?.owner === owner) await this.endCopy();
+    });
   }
 
-  async commit(): Promise<void> {
-    if (!this.inTransaction) return;
-    await this.releaseCopy();
-    try {
-      this.check();
+  /** Commits the open transaction, after every unit asked for before. */
+  commit(): Promise<void> {
+    return this.enqueue({ what: 'committing' }, async () => {
+      await this.endCopy();
+      if (!this.inTransaction) return;
+      if (this.lost !== undefined) throw this.lost;
       await this.client.query('COMMIT');
       this.inTransaction = false;
-    } catch (cause) {
-      throw toLoadError(betterReason(this.lost, cause), 'committing');
-    }
+    });
   }
 
-  /** Rolls the open transaction back; on a dead connection the server has done so already. */
+  /**
+   * Rolls the open transaction back once the units before have ended (a COPY in flight is
+   * abandoned; units after a failure end at once). On a dead connection the server has rolled
+   * back already. Never throws.
+   */
   async rollback(): Promise<void> {
-    if (!this.inTransaction) return;
+    const copy = this.copy;
+    if (copy && copy.failure === undefined && this.lost === undefined) copy.feed.destroy(new Error('rolled back'));
+    await this.tail.catch(() => undefined);
+    if (copy) await copy.settled;
+    this.copy = undefined;
+    const wasOpen = this.inTransaction;
     this.inTransaction = false;
-    if (this.lost !== undefined) return;
+    this.failure = undefined;
+    if (!wasOpen || this.lost !== undefined) return;
     try {
       await this.client.query('ROLLBACK');
     } catch (cause) {
@@ -208,5 +219,68 @@ export class PgSession implements Queryable {
     } catch (cause) {
       this.logger.debug(`closing the connection failed: ${(cause as Error).message}`);
     }
+  }
+
+  /** Queues a unit; the first failure becomes the session's and ends every later unit. */
+  private enqueue<T>(label: UnitLabel, work: () => Promise<T>): Promise<T> {
+    this.queued += 1;
+    const result = this.tail.then(async () => {
+      try {
+        if (this.failure !== undefined) throw this.failure;
+        if (this.lost !== undefined) throw this.lost;
+        return await work();
+      } catch (error) {
+        this.failure ??= this.explain(error, label);
+        throw this.failure;
+      } finally {
+        this.queued -= 1;
+      }
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private explain(error: unknown, label: UnitLabel): SingerError {
+    const reason = error instanceof SingerError ? error : betterReason(this.lost, error);
+    const located = toLoadError(reason, label.what);
+    return label.stream === undefined ? located : located.locate({ stream: label.stream });
+  }
+
+  private async begin(): Promise<void> {
+    if (this.inTransaction) return;
+    await this.client.query('BEGIN');
+    this.inTransaction = true;
+  }
+
+  private async openCopy(owner: object, sql: string, rows: Omit<CopyRows, 'lines' | 'records'>): Promise<OpenCopy> {
+    await this.begin();
+    const feed = new CopyFeed();
+    const open: OpenCopy = {
+      owner,
+      sql,
+      feed,
+      rows: { ...rows, lines: [], records: [] },
+      failure: undefined,
+      settled: Promise.resolve(),
+    };
+    const query = this.client.query(copyFrom(sql, { highWaterMark: 256 * 1024 }));
+    (open as { settled: Promise<void> }).settled = pipeline(feed, query).then(
+      () => undefined,
+      (error: unknown) => {
+        open.failure = error ?? new Error('COPY failed');
+      },
+    );
+    this.copy = open;
+    return open;
+  }
+
+  /** Ends the open COPY, if any; throws its failure as the record it names. Inside a unit only. */
+  private async endCopy(): Promise<void> {
+    const open = this.copy;
+    if (!open) return;
+    this.copy = undefined;
+    if (open.failure === undefined) open.feed.finish();
+    await open.settled;
+    if (open.failure !== undefined) throw copyError(betterReason(this.lost, open.failure), open.rows);
   }
 }

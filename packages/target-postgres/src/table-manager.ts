@@ -1,12 +1,8 @@
-import { LoadError } from '@singer-ts/singer';
+import { LoadError, type Logger, SingerError } from '@singer-ts/singer';
 
-import { qualifiedName, quoteIdent, safeIdentifier } from './identifiers';
+import { qualifiedName, quoteIdent } from './identifiers';
+import type { Queryable } from './pg-session';
 import { latticeTypeOf, type PgType, SQL_TYPE, widenType, widenUsing } from './type-mapping';
-
-/** What the table manager needs of a connection: one query at a time, inside the open transaction. */
-export interface Queryable {
-  query<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
-}
 
 /** A column the stream needs. */
 export interface ColumnSpec {
@@ -16,6 +12,8 @@ export interface ColumnSpec {
 }
 
 export interface TableSpec {
+  /** The stream the table is for, for errors. */
+  readonly stream: string;
   readonly schema: string;
   readonly table: string;
   readonly columns: readonly ColumnSpec[];
@@ -41,11 +39,15 @@ export interface TableState {
   readonly primaryKey: readonly string[] | undefined;
 }
 
-/** Every schema/table/column change goes through here; identifiers only via `quoteIdent`. */
+/**
+ * Every schema/table/column change goes through here; identifiers only via `quoteIdent`. Each
+ * method runs inside a unit of work of the session (`db`), so what it reads stays true while it
+ * changes the table.
+ */
 export class TableManager {
   private readonly knownSchemas = new Set<string>();
 
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly logger?: Logger) {}
 
   /** Forget what was learnt inside a transaction that was rolled back. */
   reset(): void {
@@ -53,16 +55,16 @@ export class TableManager {
   }
 
   /** Creates the schema unless it exists (checked first: CREATE needs a privilege the user may lack). */
-  async ensureSchema(schema: string): Promise<void> {
+  async ensureSchema(db: Queryable, schema: string): Promise<void> {
     if (this.knownSchemas.has(schema)) return;
-    const { rows } = await this.db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    if (rows.length === 0) await this.db.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    const { rows } = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (rows.length === 0) await db.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     this.knownSchemas.add(schema);
   }
 
   /** The table's columns and unique keys, or `undefined` when it does not exist. */
-  async describe(schema: string, table: string): Promise<TableState | undefined> {
-    const { rows: found } = await this.db.query<{ oid: number; relkind: string }>(
+  async describe(db: Queryable, schema: string, table: string): Promise<TableState | undefined> {
+    const { rows: found } = await db.query<{ oid: number; relkind: string }>(
       `SELECT c.oid::int8 AS oid, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2`,
       [schema, table],
@@ -72,16 +74,15 @@ export class TableManager {
     if (relation.relkind !== 'r' && relation.relkind !== 'p') {
       throw new LoadError(`${qualifiedName(schema, table)} exists but is not a table`, {
         code: 'PG_NOT_A_TABLE',
-        stream: table,
         hint: 'Drop or rename it, or load the stream into another schema (default_target_schema)',
       });
     }
-    const { rows: attributes } = await this.db.query<{ name: string; formatted: string; not_null: boolean }>(
+    const { rows: attributes } = await db.query<{ name: string; formatted: string; not_null: boolean }>(
       `SELECT attname AS name, format_type(atttypid, atttypmod) AS formatted, attnotnull AS not_null
          FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
       [relation.oid],
     );
-    const { rows: indexes } = await this.db.query<{ primary: boolean; columns: string[] }>(
+    const { rows: indexes } = await db.query<{ primary: boolean; columns: string[] }>(
       `SELECT i.indisprimary AS primary,
               array(SELECT a.attname FROM unnest(i.indkey) k JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k)::text[] AS columns
          FROM pg_index i
@@ -104,17 +105,17 @@ export class TableManager {
    * columns in place (`ALTER ... TYPE ... USING`), lets columns the stream no longer sends take
    * nulls, and enforces the key. Returns the table as it now is.
    */
-  async ensureTable(spec: TableSpec): Promise<TableState> {
-    await this.ensureSchema(spec.schema);
+  async ensureTable(db: Queryable, spec: TableSpec): Promise<TableState> {
+    await this.ensureSchema(db, spec.schema);
     const name = qualifiedName(spec.schema, spec.table);
-    const existing = await this.describe(spec.schema, spec.table);
+    const existing = await this.describe(db, spec.schema, spec.table);
     if (!existing) {
       const definitions = spec.columns.map((c) => `${quoteIdent(c.column)} ${SQL_TYPE[c.type]}`);
       if (spec.enforceKey && spec.keyColumns.length > 0) {
         definitions.push(`PRIMARY KEY (${spec.keyColumns.map(quoteIdent).join(', ')})`);
       }
-      await this.db.query(`CREATE TABLE ${name} (${definitions.join(', ')})`);
-      return (await this.describe(spec.schema, spec.table)) as TableState;
+      await db.query(`CREATE TABLE ${name} (${definitions.join(', ')})`);
+      return (await this.describe(db, spec.schema, spec.table)) as TableState;
     }
 
     const changes: string[] = [];
@@ -140,41 +141,62 @@ export class TableManager {
         changes.push(`ALTER COLUMN ${quoteIdent(column)} DROP NOT NULL`);
       }
     }
-    if (changes.length > 0) await this.db.query(`ALTER TABLE ${name} ${changes.join(', ')}`);
-    if (spec.enforceKey && spec.keyColumns.length > 0) await this.ensureKey(spec, existing);
-    return changes.length > 0 ? ((await this.describe(spec.schema, spec.table)) as TableState) : existing;
+    if (changes.length > 0) await db.query(`ALTER TABLE ${name} ${changes.join(', ')}`);
+    if (spec.enforceKey && spec.keyColumns.length > 0) await this.ensureKey(db, spec, existing);
+    return changes.length > 0 ? ((await this.describe(db, spec.schema, spec.table)) as TableState) : existing;
   }
 
-  /** ON CONFLICT needs a unique index on exactly the key columns; add one when there is none. */
-  private async ensureKey(spec: TableSpec, existing: TableState): Promise<void> {
-    const wanted = [...spec.keyColumns].sort().join('\u0000');
-    if (existing.uniqueKeys.some((columns) => [...columns].sort().join('\u0000') === wanted)) return;
+  /**
+   * ON CONFLICT needs a unique index on exactly the key columns. A table without one gets a
+   * primary key; a primary key on other columns (the stream's `key_properties` changed) is
+   * replaced, which PostgreSQL refuses when rows would break the new key.
+   */
+  private async ensureKey(db: Queryable, spec: TableSpec, existing: TableState): Promise<void> {
+    const sameColumns = (columns: readonly string[]): boolean =>
+      columns.length === spec.keyColumns.length && spec.keyColumns.every((column) => columns.includes(column));
+    if (existing.uniqueKeys.some(sameColumns)) return;
+    const primary = existing.primaryKey;
     const name = qualifiedName(spec.schema, spec.table);
     const keys = spec.keyColumns.map(quoteIdent).join(', ');
     try {
-      if (!existing.primaryKey) {
-        await this.db.query(`ALTER TABLE ${name} ADD PRIMARY KEY (${keys})`);
+      if (primary === undefined) {
+        await db.query(`ALTER TABLE ${name} ADD PRIMARY KEY (${keys})`);
       } else {
-        const index = safeIdentifier(`${spec.table}_${spec.keyColumns.join('_')}_key`);
-        await this.db.query(`CREATE UNIQUE INDEX ${quoteIdent(index)} ON ${name} (${keys})`);
+        const { rows } = await db.query<{ conname: string }>(
+          `SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`,
+          [name],
+        );
+        const constraint = rows[0]?.conname as string;
+        await db.query(`ALTER TABLE ${name} DROP CONSTRAINT ${quoteIdent(constraint)}, ADD PRIMARY KEY (${keys})`);
+        this.logger?.info(`key_properties changed from (${primary.join(', ')}) to (${spec.keyColumns.join(', ')}): the primary key of ${name} now follows them`);
       }
     } catch (cause) {
-      throw new LoadError(
-        `cannot make the key properties (${spec.keyColumns.join(', ')}) a unique key of ${name}: ${(cause as Error).message}`,
-        {
-          code: 'PG_KEY_CONFLICT',
-          stream: spec.table,
-          cause,
-          hint: 'The table holds duplicate or null keys; clean it up, or use load_method "append-only"',
-        },
-      );
+      if (cause instanceof SingerError) throw cause;
+      const reason = (cause as Error).message;
+      if (primary !== undefined) {
+        throw new LoadError(
+          `key_properties changed from (${primary.join(', ')}) to (${spec.keyColumns.join(', ')}), and the rows of ${name} do not allow the new primary key: ${reason}`,
+          {
+            code: 'PG_KEY_CHANGE_REFUSED',
+            stream: spec.stream,
+            cause,
+            hint: 'Fill or deduplicate the new key columns in the table (or drop the table to reload it), then re-run from the last state',
+          },
+        );
+      }
+      throw new LoadError(`cannot make the key properties (${spec.keyColumns.join(', ')}) a unique key of ${name}: ${reason}`, {
+        code: 'PG_KEY_CONFLICT',
+        stream: spec.stream,
+        cause,
+        hint: 'The table holds duplicate or null keys; clean it up, or use load_method "append-only"',
+      });
     }
   }
 
   /** Widens one column in place, inside the open transaction. */
-  async widenColumn(schema: string, table: string, column: string, to: PgType): Promise<void> {
+  async widenColumn(db: Queryable, schema: string, table: string, column: string, to: PgType): Promise<void> {
     const quoted = quoteIdent(column);
-    await this.db.query(
+    await db.query(
       `ALTER TABLE ${qualifiedName(schema, table)} ALTER COLUMN ${quoted} TYPE ${SQL_TYPE[to]} USING ${widenUsing(quoted, to)}`,
     );
   }

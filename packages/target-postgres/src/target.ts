@@ -10,18 +10,18 @@ import { TableManager } from './table-manager';
  * messages runs in one transaction across all streams; the SDK drains every sink and calls
  * `commit()` before it prints the state value, and `rollback()` on failure or a signal.
  */
-export class TargetPostgres extends Target<TargetPostgresConfig> {
+export class TargetPostgres extends Target<TargetPostgresConfig, PostgresSink> {
   private readonly session: PgSession;
   private readonly tables: TableManager;
   private readonly runStartedAt = new Date();
-  private readonly created: PostgresSink[] = [];
+  private sinkCount = 0;
 
   constructor(config: TargetPostgresConfig, context: RunContext) {
     super(config, context);
     const { password } = config.connection;
     if (password !== undefined) context.redactor.add(password);
     this.session = new PgSession(config.connection, context.logger);
-    this.tables = new TableManager(this.session);
+    this.tables = new TableManager(context.logger);
   }
 
   override get validateRecords(): boolean {
@@ -50,24 +50,22 @@ export class TargetPostgres extends Target<TargetPostgresConfig> {
         batchSizeRows: config.batchSizeRows,
         runStartedAt: this.runStartedAt,
       },
-      this.created.length + 1,
+      ++this.sinkCount,
     );
-    this.created.push(sink);
     this.context.logger.info(
       `stream ${JSON.stringify(schema.stream)} → ${sink.qualifiedTable} (${sink.loadMethod}${config.loadMethod === 'overwrite' ? ', overwrite' : ''})`,
     );
+    // The table exists after the next commit, whether or not records come.
+    await sink.prepare();
     return sink;
   }
 
+  /** The SDK has settled every sink's merges; a failed one has failed the session, so COMMIT never meets it. */
   protected override async commit(): Promise<void> {
-    // Merges run while records keep coming; every one must have succeeded before COMMIT
-    // (PostgreSQL answers COMMIT in a failed transaction with a silent ROLLBACK).
-    for (const sink of this.created) await sink.settle();
     await this.session.commit();
   }
 
   protected override async rollback(): Promise<void> {
-    for (const sink of this.created) await sink.abort();
     this.tables.reset();
     await this.session.rollback();
   }

@@ -60,16 +60,14 @@ class MemorySink extends Sink {
     super(schema, context, batchSize);
   }
 
-  override processRecord(record: Record<string, unknown>, _position: RecordPosition): void {
+  protected override processRecord(record: Record<string, unknown>, _position: RecordPosition): void {
     this.buffer.push(record);
-    this.pending += 1;
   }
 
-  override async drain(): Promise<void> {
+  protected override async processBatch(): Promise<void> {
     this.target.events.push(`drain ${this.stream} ${this.buffer.length}`);
     this.target.uncommitted.push(...this.buffer.map((r) => ({ stream: this.stream, record: r })));
     this.buffer = [];
-    await super.drain();
   }
 }
 
