@@ -16,12 +16,18 @@ export function isConnectionLost(error: unknown): boolean {
   return /Connection terminated|Client was closed|not queryable|connection is closed|write after end/i.test(message);
 }
 
+/**
+ * Five characters with a digit among them: every SQLSTATE has one, while socket error codes of
+ * the same length (`EPIPE`) have none.
+ */
+const SQLSTATE = /^(?=.*\d)[0-9A-Z]{5}$/;
+
 /** The SQLSTATE of a PostgreSQL error, also when it is wrapped as the cause of a `LoadError`. */
 export function sqlState(error: unknown): string | undefined {
   let current: unknown = error;
   while (current instanceof Error) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    if (typeof code === 'string' && SQLSTATE.test(code)) return code;
     current = current.cause;
   }
   return undefined;
