@@ -66,13 +66,40 @@ class MemorySink extends Sink {
 
   protected override async processBatch(): Promise<void> {
     this.target.events.push(`drain ${this.stream} ${this.buffer.length}`);
-    this.target.uncommitted.push(...this.buffer.map((r) => ({ stream: this.stream, record: r })));
+    const batch = this.buffer.map((r) => ({ stream: this.stream, record: r }));
     this.buffer = [];
+    const background = this.target.background;
+    if (background === undefined) {
+      this.target.uncommitted.push(...batch);
+      return;
+    }
+    // Work the drain leaves running: done only when the test says so.
+    this.runInBackground(
+      background().then(() => {
+        this.target.events.push(`settled ${this.stream} ${batch.length}`);
+        this.target.uncommitted.push(...batch);
+      }),
+    );
+  }
+
+  override async activateVersion(version: number): Promise<void> {
+    this.target.events.push(`activate ${this.stream} ${version}`);
+  }
+
+  override async abort(): Promise<void> {
+    this.target.events.push(`abort ${this.stream}`);
+    await super.abort();
+  }
+
+  override async cleanUp(): Promise<void> {
+    this.target.events.push(`clean-up ${this.stream}`);
   }
 }
 
 export class MemoryTarget extends Target<MemoryConfig> {
   uncommitted: { stream: string; record: Record<string, unknown> }[] = [];
+  /** When set, each drain's records land only once the promise it returns resolves. */
+  background: (() => Promise<void>) | undefined;
   commits = 0;
 
   constructor(
