@@ -71,6 +71,7 @@ export class PgSession {
   private copy: OpenCopy | undefined;
   private failure: SingerError | undefined;
   private savepoints = 0;
+  private heldBytes = 0;
 
   constructor(
     private readonly settings: ConnectionSettings,
@@ -109,9 +110,20 @@ export class PgSession {
     }
   }
 
-  /** Whether units are running or waiting: a caller that can do something useful meanwhile may. */
-  get busy(): boolean {
-    return this.queued > 0;
+  /**
+   * Whether a caller should keep `bytes` of rows for later rather than queue them now: units
+   * are running or waiting (a merge, say) and the rows all sinks keep stay under `limit`. When
+   * true, the bytes are counted until `released`.
+   */
+  holdAhead(bytes: number, limit: number): boolean {
+    if (this.queued === 0 || this.heldBytes + bytes > limit) return false;
+    this.heldBytes += bytes;
+    return true;
+  }
+
+  /** Rows kept by `holdAhead` were handed on or dropped. */
+  released(bytes: number): void {
+    this.heldBytes -= bytes;
   }
 
   /** The error that ended the transaction, if one did. */

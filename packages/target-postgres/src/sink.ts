@@ -20,7 +20,7 @@ import type { PgSession, Queryable } from './pg-session';
 import type { TableManager } from './table-manager';
 import { columnSpecs, layoutColumns, type Plan, planFor, stageDefinitions } from './table-plan';
 
-/** Bytes of rows encoded ahead (as chunks) while the connection does other work (a merge). */
+/** Bytes of rows all streams encode ahead (as chunks) while the connection does other work (a merge). */
 const HELD_BYTES_LIMIT = 32 * 1024 * 1024;
 
 const DELETED_AT_SCHEMA: JsonSchema = { type: ['null', 'string'], format: 'date-time' };
@@ -90,7 +90,8 @@ export class PostgresSink extends Sink {
   private rowRecords: number[] = [];
   /** Full chunks held while the connection is busy (a long string of rows would be a rope). */
   private held: Buffer[] = [];
-  private heldBytes = 0;
+  /** Of the held bytes, those the session counts as kept ahead while it was busy. */
+  private heldAhead = 0;
   private readonly table: string;
   private readonly stageName: string;
   private stageReady = false;
@@ -167,10 +168,11 @@ export class PostgresSink extends Sink {
     this.rowLines.push(position.line);
     this.rowRecords.push(position.record);
     if (this.rows.length < COPY_CHUNK_CHARS) return undefined;
-    if (this.session.busy && this.heldBytes < HELD_BYTES_LIMIT) {
-      // The connection is busy (a merge): encode ahead, so reading overlaps PostgreSQL's work;
-      // past the byte limit reading waits too.
-      this.hold();
+    const bytes = this.hold();
+    // The connection is busy (a merge): encode ahead, so reading overlaps PostgreSQL's work;
+    // past the byte limit reading waits too.
+    if (this.session.holdAhead(bytes, HELD_BYTES_LIMIT)) {
+      this.heldAhead += bytes;
       return undefined;
     }
     return this.handOn();
@@ -188,12 +190,21 @@ export class PostgresSink extends Sink {
     if (done) await done;
   }
 
-  /** Turns the rows buffered so far into a held chunk. */
-  private hold(): void {
+  /** Turns the rows buffered so far into a held chunk; returns its size in bytes. */
+  private hold(): number {
     const chunk = Buffer.from(this.rows, 'utf8');
     this.held.push(chunk);
-    this.heldBytes += chunk.length;
     this.rows = '';
+    return chunk.length;
+  }
+
+  /** The held chunks leave this sink (handed on or dropped): the session's count goes down. */
+  private takeHeld(): Buffer[] {
+    const chunks = this.held;
+    this.held = [];
+    this.session.released(this.heldAhead);
+    this.heldAhead = 0;
+    return chunks;
   }
 
   /** Hands the buffered rows to this stream's COPY (through the session, in turn). */
@@ -211,9 +222,7 @@ export class PostgresSink extends Sink {
       this.stageReady = true;
     }
     if (this.rows !== '') this.hold();
-    const batch = { chunks: this.held, lines: this.rowLines, records: this.rowRecords };
-    this.held = [];
-    this.heldBytes = 0;
+    const batch = { chunks: this.takeHeld(), lines: this.rowLines, records: this.rowRecords };
     this.rowLines = [];
     this.rowRecords = [];
     if (this.staged) this.stageHasRows = true;
@@ -411,8 +420,7 @@ export class PostgresSink extends Sink {
     this.rows = '';
     this.rowLines = [];
     this.rowRecords = [];
-    this.held = [];
-    this.heldBytes = 0;
+    this.takeHeld();
     this.stageHasRows = false;
     await super.abort();
   }
