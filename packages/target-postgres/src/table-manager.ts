@@ -39,6 +39,48 @@ export interface TableState {
   readonly primaryKey: readonly string[] | undefined;
 }
 
+/** Whether two column lists hold the same columns, in any order. */
+function sameColumns(columns: readonly string[], wanted: readonly string[]): boolean {
+  return columns.length === wanted.length && wanted.every((column) => columns.includes(column));
+}
+
+/**
+ * The ALTER TABLE clauses that make `existing` fit the spec: new columns, widened types, and
+ * columns the stream no longer sends made nullable. Pure.
+ */
+export function columnChanges(existing: TableState, spec: TableSpec): string[] {
+  const changes: string[] = [];
+  const wanted = new Set<string>();
+  for (const { column: name, type } of spec.columns) {
+    wanted.add(name);
+    const column = existing.columns.get(name);
+    const quoted = quoteIdent(name);
+    if (!column) {
+      changes.push(`ADD COLUMN ${quoted} ${SQL_TYPE[type]}`);
+      continue;
+    }
+    // A type this target did not create is the user's choice: PostgreSQL casts into it.
+    if (column.lattice === undefined) continue;
+    const widened = widenType(column.lattice, type);
+    if (widened !== column.lattice) changes.push(`ALTER COLUMN ${quoted} TYPE ${SQL_TYPE[widened]} USING ${widenUsing(quoted, widened)}`);
+  }
+  const primary = new Set(existing.primaryKey ?? []);
+  for (const [column, info] of existing.columns) {
+    if (!wanted.has(column) && info.notNull && !primary.has(column)) changes.push(`ALTER COLUMN ${quoteIdent(column)} DROP NOT NULL`);
+  }
+  return changes;
+}
+
+/**
+ * Takes the transaction-level advisory lock that every loader of this project takes before it
+ * changes `schema.table` (or, with an empty table, creates `schema`): concurrent loaders then
+ * change a table one at a time, each after the other's commit.
+ */
+async function lockForChange(db: Queryable, schema: string, table: string): Promise<void> {
+  const name = table === '' ? quoteIdent(schema) : qualifiedName(schema, table);
+  await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`singer-ts:${name}`]);
+}
+
 /**
  * Every schema/table/column change goes through here; identifiers only via `quoteIdent`. Each
  * method runs inside a unit of work of the session (`db`), so what it reads stays true while it
@@ -54,11 +96,18 @@ export class TableManager {
     this.knownSchemas.clear();
   }
 
-  /** Creates the schema unless it exists (checked first: CREATE needs a privilege the user may lack). */
+  /**
+   * Creates the schema unless it exists (checked first: CREATE needs a privilege the user may
+   * lack), under a lock so that two loaders never race to create it.
+   */
   async ensureSchema(db: Queryable, schema: string): Promise<void> {
     if (this.knownSchemas.has(schema)) return;
-    const { rows } = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    if (rows.length === 0) await db.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    const exists = async (): Promise<boolean> =>
+      (await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rows.length > 0;
+    if (!(await exists())) {
+      await lockForChange(db, schema, '');
+      if (!(await exists())) await db.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+    }
     this.knownSchemas.add(schema);
   }
 
@@ -104,11 +153,18 @@ export class TableManager {
    * Makes the table fit the spec without losing data: creates it, adds missing columns, widens
    * columns in place (`ALTER ... TYPE ... USING`), lets columns the stream no longer sends take
    * nulls, and enforces the key. Returns the table as it now is.
+   *
+   * Several loaders may work on one table at once: a change is made only under the table's
+   * lock (held to the end of the transaction), and the table is read again once the lock is
+   * held, so a column another loader added or widened meanwhile is taken as it now is.
    */
   async ensureTable(db: Queryable, spec: TableSpec): Promise<TableState> {
     await this.ensureSchema(db, spec.schema);
-    const name = qualifiedName(spec.schema, spec.table);
+    const seen = await this.describe(db, spec.schema, spec.table);
+    if (seen && !this.needsChange(seen, spec)) return seen;
+    await lockForChange(db, spec.schema, spec.table);
     const existing = await this.describe(db, spec.schema, spec.table);
+    const name = qualifiedName(spec.schema, spec.table);
     if (!existing) {
       const definitions = spec.columns.map((c) => `${quoteIdent(c.column)} ${SQL_TYPE[c.type]}`);
       if (spec.enforceKey && spec.keyColumns.length > 0) {
@@ -117,33 +173,16 @@ export class TableManager {
       await db.query(`CREATE TABLE ${name} (${definitions.join(', ')})`);
       return (await this.describe(db, spec.schema, spec.table)) as TableState;
     }
-
-    const changes: string[] = [];
-    const wanted = new Set<string>();
-    for (const spec_ of spec.columns) {
-      wanted.add(spec_.column);
-      const column = existing.columns.get(spec_.column);
-      const quoted = quoteIdent(spec_.column);
-      if (!column) {
-        changes.push(`ADD COLUMN ${quoted} ${SQL_TYPE[spec_.type]}`);
-        continue;
-      }
-      // A type this target did not create is the user's choice: PostgreSQL casts into it.
-      if (column.lattice === undefined) continue;
-      const widened = widenType(column.lattice, spec_.type);
-      if (widened !== column.lattice) {
-        changes.push(`ALTER COLUMN ${quoted} TYPE ${SQL_TYPE[widened]} USING ${widenUsing(quoted, widened)}`);
-      }
-    }
-    const primary = new Set(existing.primaryKey ?? []);
-    for (const [column, info] of existing.columns) {
-      if (!wanted.has(column) && info.notNull && !primary.has(column)) {
-        changes.push(`ALTER COLUMN ${quoteIdent(column)} DROP NOT NULL`);
-      }
-    }
+    const changes = columnChanges(existing, spec);
     if (changes.length > 0) await db.query(`ALTER TABLE ${name} ${changes.join(', ')}`);
     if (spec.enforceKey && spec.keyColumns.length > 0) await this.ensureKey(db, spec, existing);
-    return changes.length > 0 ? ((await this.describe(db, spec.schema, spec.table)) as TableState) : existing;
+    return (await this.describe(db, spec.schema, spec.table)) as TableState;
+  }
+
+  /** Whether the table lacks something the spec needs (a column, a wider type, the key). */
+  private needsChange(existing: TableState, spec: TableSpec): boolean {
+    if (columnChanges(existing, spec).length > 0) return true;
+    return spec.enforceKey && spec.keyColumns.length > 0 && !existing.uniqueKeys.some((columns) => sameColumns(columns, spec.keyColumns));
   }
 
   /**
@@ -152,9 +191,7 @@ export class TableManager {
    * replaced, which PostgreSQL refuses when rows would break the new key.
    */
   private async ensureKey(db: Queryable, spec: TableSpec, existing: TableState): Promise<void> {
-    const sameColumns = (columns: readonly string[]): boolean =>
-      columns.length === spec.keyColumns.length && spec.keyColumns.every((column) => columns.includes(column));
-    if (existing.uniqueKeys.some(sameColumns)) return;
+    if (existing.uniqueKeys.some((columns) => sameColumns(columns, spec.keyColumns))) return;
     const primary = existing.primaryKey;
     const name = qualifiedName(spec.schema, spec.table);
     const keys = spec.keyColumns.map(quoteIdent).join(', ');
@@ -193,8 +230,9 @@ export class TableManager {
     }
   }
 
-  /** Widens one column in place, inside the open transaction. */
+  /** Widens one column in place, inside the open transaction, under the table's lock. */
   async widenColumn(db: Queryable, schema: string, table: string, column: string, to: PgType): Promise<void> {
+    await lockForChange(db, schema, table);
     const quoted = quoteIdent(column);
     await db.query(
       `ALTER TABLE ${qualifiedName(schema, table)} ALTER COLUMN ${quoted} TYPE ${SQL_TYPE[to]} USING ${widenUsing(quoted, to)}`,
