@@ -171,7 +171,9 @@ export class PgSession {
         try {
           await wait;
         } catch {
-          // The COPY failed; its own error says why.
+          // The COPY failed (or was abandoned): its own error, once settled, says why.
+          await open.settled;
+          break;
         }
         if (open.failure !== undefined) break;
       }
