@@ -33,6 +33,17 @@ export {
   SourceError,
 } from './errors';
 export { containsExactNumber, isLosslessNumber, LosslessNumber, parseExactJson, stringifyExactJson } from './exact-json';
+export type { Decimal } from './exact-number';
+export {
+  compareDecimals,
+  compareExact,
+  exactNumberText,
+  formatDecimal,
+  isExactMultipleOf,
+  isMultipleOfDecimal,
+  parseDecimal,
+  toDecimal,
+} from './exact-number';
 export type { Logger, LogLevel } from './logging';
 export { parseLogLevel, Redactor, StderrLogger } from './logging';
 export type {
