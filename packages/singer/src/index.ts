@@ -62,6 +62,15 @@ export { readLineBatches, readMessages } from './reader';
 export type { InferOptions } from './schema-infer';
 export { inferSchema, SchemaInferrer } from './schema-infer';
 export { schemaTypes, secretPaths } from './schema-keywords';
+export type { SchemaDraft, SchemaInfo } from './schema-normalize';
+export {
+  dereference,
+  draftOf,
+  normalizeSchema,
+  schemaInfo,
+  SchemaWarnings,
+  schemaWarningsFor,
+} from './schema-normalize';
 export type { RecordPosition } from './sink';
 export { DEFAULT_BATCH_SIZE, Sink } from './sink';
 export type { State } from './state';
