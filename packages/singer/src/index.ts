@@ -15,8 +15,17 @@ export type { ConnectorIo, ConnectorSpec } from './cli';
 export { executeConnector, runTap, runTarget } from './cli';
 export type { CsvConverter, ValueCoercer } from './coerce';
 export { compileCoercer, compileCsvConverter, readBoolean, readInteger, readNumber } from './coerce';
-export type { EnvFallbacks, LoadConfigOptions } from './config';
-export { applyEnvFallbacks, createAjv, deepFreeze, describeAjvError, loadConfig, readJsonFile } from './config';
+export type { EnvFallbacks, LoadConfigOptions, NormalizeContext } from './config';
+export {
+  applyEnvFallbacks,
+  closestName,
+  createAjv,
+  deepFreeze,
+  describeAjvError,
+  editDistance,
+  loadConfig,
+  readJsonFile,
+} from './config';
 export type { RunContext } from './context';
 export type { CsvFile, CsvOptions, CsvRow } from './csv-source';
 export { maybeGunzip, openCsv } from './csv-source';
