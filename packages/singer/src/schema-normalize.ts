@@ -120,7 +120,7 @@ function isSchema(value: unknown): value is JsonSchema | boolean {
 }
 
 /** A number in a schema: a double, a bigint or a `LosslessNumber` (a number a double cannot hold). */
-export function isSchemaNumber(value: unknown): boolean {
+function isSchemaNumber(value: unknown): boolean {
   if (typeof value === 'number') return Number.isFinite(value);
   if (typeof value === 'bigint') return true;
   return isLosslessNumber(value) && parseDecimal(value.value) !== undefined;
@@ -161,7 +161,7 @@ function encodePointerSegment(segment: string): string {
 }
 
 /** `#/definitions/a` for a path of segments. */
-export function pointerOf(path: readonly string[]): string {
+function pointerOf(path: readonly string[]): string {
   return path.length === 0 ? '#' : `#/${path.map(encodePointerSegment).join('/')}`;
 }
 
