@@ -20,10 +20,11 @@ import {
 /**
  * While a record holding exact numbers (`LosslessNumber`, bigint) is checked, doubles stand in
  * for them in place (with the right type and integer-ness, which is all ajv's own keywords look
- * at); this maps each container of a replaced value to the originals, so the exact-number
- * keyword reads the real value. The record is restored before `validate` returns.
+ * at). `swapped` lists each replaced value as container, key, original, so the exact-number
+ * keyword reads the real value; the record is restored before `validate` returns. A record
+ * holds few such values, so a flat list beats a map.
  */
-const shadow: { origins: Map<object, Map<string | number, unknown>> | undefined } = { origins: undefined };
+const shadow: { swapped: unknown[] | undefined } = { swapped: undefined };
 
 /** A bound of a number keyword: its exact decimal, and the double when the schema gave one. */
 interface Bound {
@@ -158,12 +159,14 @@ function compileNumberCheck(limits: NumberLimits): NumberCheck {
   };
 }
 
-/** Reads the value ajv is looking at from the original record when ajv sees a shadow copy. */
+/** Reads the value ajv is looking at from the original record when a stand-in took its place. */
 function originalValue(data: unknown, parentData: unknown, property: string | number): unknown {
-  const origins = shadow.origins;
-  if (origins === undefined || typeof parentData !== 'object' || parentData === null) return data;
-  const replaced = origins.get(parentData);
-  return replaced !== undefined && replaced.has(property) ? replaced.get(property) : data;
+  const swapped = shadow.swapped;
+  if (swapped === undefined) return data;
+  for (let i = 0; i < swapped.length; i += 3) {
+    if (swapped[i] === parentData && swapped[i + 1] === property) return swapped[i + 2];
+  }
+  return data;
 }
 
 function addExactNumberKeyword(ajv: Ajv): void {
@@ -282,29 +285,32 @@ function standIn(text: string): number {
   return text.startsWith('-') ? -0.5 : 0.5;
 }
 
-/** Puts stand-ins in place of exact numbers, remembering the originals in `into`. */
-function swapExactNumbers(container: Record<string | number, unknown>, into: Map<object, Map<string | number, unknown>>): void {
-  const keys: (string | number)[] = Array.isArray(container) ? container.map((_item, i) => i) : Object.keys(container);
-  for (const key of keys) {
-    const value = container[key];
-    if (typeof value !== 'object' && typeof value !== 'bigint') continue;
-    if (value === null) continue;
-    if (typeof value === 'bigint' || isLosslessNumber(value)) {
-      let replaced = into.get(container);
-      if (!replaced) into.set(container, (replaced = new Map()));
-      replaced.set(key, value);
-      container[key] = standIn(typeof value === 'bigint' ? value.toString() : value.value);
+/** Puts stand-ins in place of exact numbers, listing container, key and original in `into`. */
+function swapExactNumbers(container: Record<string | number, unknown>, into: unknown[]): void {
+  if (Array.isArray(container)) {
+    for (let i = 0; i < container.length; i += 1) swapOne(container, i, into);
+  } else {
+    for (const key in container) swapOne(container, key, into);
+  }
+}
+
+function swapOne(container: Record<string | number, unknown>, key: string | number, into: unknown[]): void {
+  const value = container[key];
+  if (typeof value === 'bigint') {
+    into.push(container, key, value);
+    container[key] = standIn(value.toString());
+  } else if (typeof value === 'object' && value !== null) {
+    if (isLosslessNumber(value)) {
+      into.push(container, key, value);
+      container[key] = standIn(value.value);
     } else {
       swapExactNumbers(value as Record<string | number, unknown>, into);
     }
   }
 }
 
-function restoreExactNumbers(from: Map<object, Map<string | number, unknown>>): void {
-  for (const [container, replaced] of from) {
-    for (const [key, value] of replaced) (container as Record<string | number, unknown>)[key] = value;
-  }
-  from.clear();
+function restoreExactNumbers(from: unknown[]): void {
+  for (let i = 0; i < from.length; i += 3) (from[i] as Record<string | number, unknown>)[from[i + 1] as string] = from[i + 2];
 }
 
 function describe(error: ErrorObject): string {
@@ -370,14 +376,14 @@ export class RecordValidator {
   validate(record: Record<string, unknown>): void {
     let valid: boolean;
     if (containsExactNumber(record)) {
-      const origins = new Map<object, Map<string | number, unknown>>();
+      const swapped: unknown[] = [];
       try {
-        swapExactNumbers(record, origins);
-        shadow.origins = origins;
+        swapExactNumbers(record, swapped);
+        shadow.swapped = swapped;
         valid = this.check(record) as boolean;
       } finally {
-        shadow.origins = undefined;
-        restoreExactNumbers(origins);
+        shadow.swapped = undefined;
+        restoreExactNumbers(swapped);
       }
     } else {
       valid = this.check(record) as boolean;
