@@ -245,6 +245,26 @@ function resolveRef(ref: string, ctx: Context): string[] | undefined {
   return isSchema(valueAt(ctx.root, path)) ? path : undefined;
 }
 
+/**
+ * Whether following `$ref`s from `from` (a schema whose own `$ref` points at `target`) comes
+ * back to a schema already passed without descending into any value: such a loop describes
+ * nothing and would recurse forever.
+ */
+function refersToItself(from: string[], target: string[], ctx: Context): boolean {
+  const seen = new Set([pointerOf(from)]);
+  let path: string[] | undefined = target;
+  while (path !== undefined) {
+    const pointer = pointerOf(path);
+    if (seen.has(pointer)) return true;
+    seen.add(pointer);
+    const node = valueAt(ctx.root, path);
+    if (!isPlainObject(node)) return false;
+    const next = node.$ref ?? node.$recursiveRef;
+    path = typeof next === 'string' ? resolveRef(next, ctx) : undefined;
+  }
+  return false;
+}
+
 /** Reads a bound keyword's value; `undefined` (with a warning) when it is not a number. */
 function boundValue(node: Record<string, unknown>, keyword: string, ctx: Context): unknown {
   const value = node[keyword];
@@ -328,6 +348,8 @@ function normalizeNode(node: Record<string, unknown>, path: string[], ctx: Conte
         }
         if (target === undefined) {
           ctx.warnings.warn(ctx.stream, keyword, `${JSON.stringify(value)} does not point into the schema itself: what it describes is not checked`);
+        } else if (refersToItself(path, target, ctx)) {
+          ctx.warnings.warn(ctx.stream, keyword, `${JSON.stringify(value)} leads back to itself through references alone: any value is accepted there`);
         } else {
           out.$ref = pointerOf(target);
         }

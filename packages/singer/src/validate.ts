@@ -322,6 +322,79 @@ function describe(error: ErrorObject): string {
   return error.message ?? 'is invalid';
 }
 
+function hasJsonType(value: unknown, type: string): boolean {
+  switch (type) {
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    case 'integer':
+      return Number.isInteger(value);
+    case 'null':
+      return value === null;
+    default:
+      return typeof value === type;
+  }
+}
+
+/** Calls `visit` on every subschema of a validation form (never on a map of names to schemas). */
+function eachSchemaNode(node: unknown, visit: (schema: Record<string, unknown>) => void): void {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return;
+  const schema = node as Record<string, unknown>;
+  visit(schema);
+  for (const keyword of SINGLE) if (!Array.isArray(schema[keyword])) eachSchemaNode(schema[keyword], visit);
+  for (const keyword of LISTS) if (Array.isArray(schema[keyword])) for (const item of schema[keyword] as unknown[]) eachSchemaNode(item, visit);
+  for (const keyword of MAPS) {
+    const map = schema[keyword];
+    if (typeof map === 'object' && map !== null && !Array.isArray(map)) for (const item of Object.values(map)) eachSchemaNode(item, visit);
+  }
+}
+
+/** Deletes `keyword` wherever its value is none of `types`; says whether it found any. */
+function dropMistyped(form: JsonSchema, keyword: string, types: string[]): boolean {
+  let found = false;
+  eachSchemaNode(form, (schema) => {
+    if (keyword in schema && !types.some((type) => hasJsonType(schema[keyword], type))) {
+      delete schema[keyword];
+      found = true;
+    }
+  });
+  return found;
+}
+
+const MISTYPED = /^(\S+) value must be (\[[^\]]*\])/;
+
+/**
+ * Compiles the validation form. A keyword whose value is of the wrong kind for ajv
+ * (`"uniqueItems": "yes"`) is left out with a warning and the schema compiled again; what
+ * still fails is an `InputError` naming the stream.
+ */
+function compileLeniently(ajv: Ajv, form: JsonSchema, stream: string, logger: Logger | undefined): ValidateFunction {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return ajv.compile(form);
+    } catch (cause) {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      const mistyped = MISTYPED.exec(message);
+      const keyword = mistyped?.[1];
+      const types = mistyped ? (JSON.parse(mistyped[2] as string) as string[]) : [];
+      if (keyword !== undefined && attempt < 16 && dropMistyped(form, keyword, types)) {
+        schemaWarningsFor(logger).warn(stream, keyword, `has a value that is not ${types.join(' or ')}: it is not checked`);
+        continue;
+      }
+      throw new InputError(`SCHEMA cannot be used to validate records: ${message}`, {
+        stream,
+        code: 'SCHEMA_INVALID',
+        cause,
+        hint: 'Fix the tap\'s schema, or set validate_records to false to load values as given',
+      });
+    } finally {
+      // The compiled function keeps what it needs; ajv's cache would otherwise keep every schema.
+      ajv.removeSchema(form);
+    }
+  }
+}
+
 /**
  * Validates records of one stream against its SCHEMA; compiled once per schema. The schema
  * may be as the tap sent it or as `normalizeSchema` returned it. Bounds and `multipleOf` are
@@ -356,20 +429,7 @@ export class RecordValidator {
         form.required = form.required.filter((name) => name in properties);
       }
     }
-    const ajv = ajvFor(draft);
-    try {
-      this.check = ajv.compile(form);
-    } catch (cause) {
-      throw new InputError(`SCHEMA cannot be used to validate records: ${cause instanceof Error ? cause.message : String(cause)}`, {
-        stream,
-        code: 'SCHEMA_INVALID',
-        cause,
-        hint: 'Fix the tap\'s schema, or set validate_records to false to load values as given',
-      });
-    } finally {
-      // The compiled function keeps what it needs; ajv's cache would otherwise keep every schema.
-      ajv.removeSchema(form);
-    }
+    this.check = compileLeniently(ajvFor(draft), form, stream, logger);
   }
 
   /** Throws a `RecordError` naming the column and value of the first problem. */

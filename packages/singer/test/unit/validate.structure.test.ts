@@ -126,12 +126,32 @@ describe('RecordValidator on schemas as taps write them', () => {
     expect(problem(new RecordValidator('s', { properties: { a: { type: 'string' } } }), { a: 1 })).toBe('a: must be of type string');
   });
 
-  it('reports a schema ajv cannot compile as an InputError naming the stream', () => {
-    const make = (): RecordValidator => new RecordValidator('s', { properties: { a: { type: 'string', minLength: { not: 'a number' } } } } as unknown as JsonSchema);
-    // minLength that is not a count is dropped with a warning, so this compiles:
-    expect(make).not.toThrow();
-    const broken = { properties: { a: { type: 'array', items: { type: 'string' }, uniqueItems: 'yes' } } } as unknown as JsonSchema;
-    expect(() => new RecordValidator('orders', broken)).toThrow(InputError);
-    expect(() => new RecordValidator('orders', broken)).toThrow(expect.objectContaining({ stream: 'orders', code: 'SCHEMA_INVALID' }));
+  it('leaves out a keyword whose value ajv cannot use, and a loop of references, with a warning each', () => {
+    const logger = memoryLogger();
+    const validator = new RecordValidator(
+      's',
+      {
+        properties: {
+          tags: { type: 'array', uniqueItems: 'yes' },
+          uniqueItems: { type: 'string' },
+          loop: { $ref: '#/definitions/a' },
+        },
+        definitions: { a: { $ref: '#/definitions/b' }, b: { $ref: '#/definitions/a' } },
+      } as unknown as JsonSchema,
+      logger,
+    );
+    expect(problem(validator, { tags: [1, 1], uniqueItems: 'a column named like a keyword', loop: 7 })).toBeUndefined();
+    expect(problem(validator, { uniqueItems: 1 })).toBe('uniqueItems: must be of type string');
+    expect(logger.warnings()).toEqual([
+      'WARNING stream "s": SCHEMA keyword "$ref" "#/definitions/a" leads back to itself through references alone: any value is accepted there',
+      'WARNING stream "s": SCHEMA keyword "uniqueItems" has a value that is not boolean: it is not checked',
+    ]);
+  });
+
+  it('reports a schema it cannot use at all as an InputError naming the stream', () => {
+    expect(() => new RecordValidator('orders', [] as unknown as JsonSchema)).toThrow(InputError);
+    expect(() => new RecordValidator('orders', 'nope' as unknown as JsonSchema)).toThrow(
+      expect.objectContaining({ stream: 'orders', code: 'SCHEMA_INVALID' }),
+    );
   });
 });
