@@ -71,7 +71,8 @@ function toDivisor(value: unknown): Divisor | undefined {
     decimal,
     integer: decimal.exponent >= 0 && Number.isSafeInteger(asNumber) ? asNumber : undefined,
     places,
-    scale: places !== undefined && places <= 22 ? 10 ** places : undefined,
+    // Parsed, not computed: `1e22` is exactly 10^22, which `10 ** 22` need not be.
+    scale: places !== undefined && places <= 22 ? Number(`1e${places}`) : undefined,
   };
 }
 
