@@ -1,10 +1,12 @@
 import {
+  compareDecimals,
   compareExact,
   formatDecimal,
   isExactMultipleOf,
   LosslessNumber,
   parseDecimal,
 } from '../../src';
+import { random } from '../support/random';
 
 const exact = (text: string): LosslessNumber => new LosslessNumber(text);
 
@@ -49,6 +51,22 @@ describe('compareExact', () => {
   it('says undefined for what is not a number', () => {
     expect(compareExact('5', 5)).toBeUndefined();
     expect(compareExact(exact('1'), null)).toBeUndefined();
+  });
+});
+
+describe('doubles and their decimals', () => {
+  it('order two doubles as their shortest texts order as decimals (so bounds may compare as doubles)', () => {
+    const next = random(11);
+    const draw = (): number => {
+      const base = (next() - 0.5) * 10 ** Math.floor(next() * 40 - 20);
+      return next() < 0.3 ? Number(base.toPrecision(1 + Math.floor(next() * 17))) : base;
+    };
+    for (let i = 0; i < 20_000; i += 1) {
+      const a = draw();
+      const b = next() < 0.2 ? a + Number.EPSILON * a : draw();
+      const asDecimals = Math.sign(compareDecimals(parseDecimal(String(a))!, parseDecimal(String(b))!));
+      expect({ a, b, order: asDecimals }).toEqual({ a, b, order: Math.sign(a - b) });
+    }
   });
 });
 
