@@ -170,6 +170,38 @@ function originalValue(data: unknown, parentData: unknown, property: string | nu
   return data;
 }
 
+/**
+ * An expression that is true only when a double `data` certainly fits `limits`, for ajv to test
+ * inline before calling the exact check (which also says what is wrong); `undefined` when the
+ * limits need more than doubles (a bound beyond a double, a divisor like 0.05 or 1e-30).
+ */
+function fastFit(limits: NumberLimits, data: Code): Code | undefined {
+  const parts: Code[] = [];
+  const bounds: [unknown, string][] = [
+    [limits.minimum, '>='],
+    [limits.exclusiveMinimum, '>'],
+    [limits.maximum, '<='],
+    [limits.exclusiveMaximum, '<'],
+  ];
+  for (const [bound, op] of bounds) {
+    if (bound === undefined) continue;
+    if (typeof bound !== 'number' || !Number.isFinite(bound)) return undefined;
+    parts.push(op === '>=' ? _`${data} >= ${bound}` : op === '>' ? _`${data} > ${bound}` : op === '<=' ? _`${data} <= ${bound}` : _`${data} < ${bound}`);
+  }
+  if (limits.multipleOf !== undefined) {
+    const divisor = toDivisor(limits.multipleOf);
+    if (divisor?.integer !== undefined) {
+      parts.push(_`Number.isSafeInteger(${data}) && ${data} % ${divisor.integer} === 0`);
+    } else if (divisor?.scale !== undefined) {
+      // See isMultiple: below 2^50, rounding at scale and back is exact.
+      parts.push(_`Math.abs(${data} * ${divisor.scale}) < ${SCALED_LIMIT} && Math.round(${data} * ${divisor.scale}) / ${divisor.scale} === ${data}`);
+    } else {
+      return undefined;
+    }
+  }
+  return parts.length === 0 ? undefined : parts.reduce((all, part) => _`${all} && ${part}`);
+}
+
 function addExactNumberKeyword(ajv: Ajv): void {
   ajv.addKeyword({
     keyword: EXACT_NUMBER_KEYWORD,
@@ -178,11 +210,22 @@ function addExactNumberKeyword(ajv: Ajv): void {
     error: { message: ({ params }) => _`${params.message as Code}` },
     code(cxt: KeywordCxt) {
       const { gen, data, it } = cxt;
-      const check = compileNumberCheck(cxt.schema as NumberLimits);
+      const limits = cxt.schema as NumberLimits;
+      const check = compileNumberCheck(limits);
       const fn = gen.scopeValue('keyword', {
         ref: (value: unknown, parent: unknown, property: string | number) => check(originalValue(value, parent, property)),
       });
-      const message = gen.const('exactMessage', _`${fn}(${data}, ${it.parentData}, ${it.parentDataProperty})`);
+      const exact = _`${fn}(${data}, ${it.parentData}, ${it.parentDataProperty})`;
+      const fast = fastFit(limits, data);
+      let message;
+      if (fast === undefined) {
+        message = gen.const('exactMessage', exact);
+      } else {
+        // The common case (a double, no stand-ins in this record) decides inline; anything
+        // else, or a value the inline test does not pass, gets the exact check and its message.
+        const holder = gen.scopeValue('keyword', { ref: shadow });
+        message = gen.const('exactMessage', _`${holder}.swapped === undefined && ${fast} ? undefined : ${exact}`);
+      }
       cxt.setParams({ message });
       cxt.fail(_`${message} !== undefined`);
     },
