@@ -32,6 +32,25 @@ interface Bound {
   readonly decimal: Decimal;
   /** Set when the schema's value is a JavaScript number: then a number value compares as a double, exactly. */
   readonly double: number | undefined;
+  /**
+   * For a bound a double cannot hold (`9223372036854775807`): a double just below it and one
+   * just above. A double value below the first is surely below the bound, above the second
+   * surely above, so only values in between need decimal arithmetic.
+   */
+  readonly below: number;
+  readonly above: number;
+}
+
+const bits = new Float64Array(1);
+const ints = new BigInt64Array(bits.buffer);
+
+/** The next double towards -Infinity (`up: false`) or +Infinity (`up: true`). */
+function nextDouble(x: number, up: boolean): number {
+  if (Number.isNaN(x) || x === (up ? Infinity : -Infinity)) return x;
+  if (x === 0) return up ? Number.MIN_VALUE : -Number.MIN_VALUE;
+  bits[0] = x;
+  ints[0] = (ints[0] as bigint) + ((x > 0) === up ? 1n : -1n);
+  return bits[0] as number;
 }
 
 interface Divisor {
@@ -57,7 +76,15 @@ function toBound(value: unknown): Bound | undefined {
   const text = exactNumberText(value);
   const decimal = text === undefined ? undefined : parseDecimal(text);
   if (text === undefined || decimal === undefined) return undefined;
-  return { text, decimal, double: typeof value === 'number' ? value : undefined };
+  // The nearest double is within half a step of the bound, so one step further is past it.
+  const nearest = Number(text);
+  return {
+    text,
+    decimal,
+    double: typeof value === 'number' ? value : undefined,
+    below: Number.isFinite(nearest) ? nextDouble(nearest, false) : nearest,
+    above: Number.isFinite(nearest) ? nextDouble(nearest, true) : nearest,
+  };
 }
 
 function toDivisor(value: unknown): Divisor | undefined {
@@ -132,28 +159,21 @@ function compileNumberCheck(limits: NumberLimits): NumberCheck {
       const decimal = parseDecimal(exactNumberText(value) ?? '');
       return decimal === undefined ? 'is not a number' : checkDecimal(decimal);
     }
-    // Two doubles compare exactly as the decimals they stand for; only a bound a double
-    // cannot hold needs the value's decimal.
+    // Two doubles compare exactly as the decimals they stand for; a bound a double cannot hold
+    // needs the value's decimal only when the value is within a step of it.
     let decimal: Decimal | undefined;
-    if (min) {
-      if (min.double !== undefined ? value < min.double : compareDecimals((decimal ??= parseDecimal(String(value)) as Decimal), min.decimal) < 0) {
-        return `must be >= ${min.text}`;
-      }
+    const exactly = (): Decimal => (decimal ??= parseDecimal(String(value)) as Decimal);
+    if (min && (min.double !== undefined ? value < min.double : value <= min.above && compareDecimals(exactly(), min.decimal) < 0)) {
+      return `must be >= ${min.text}`;
     }
-    if (exMin) {
-      if (exMin.double !== undefined ? value <= exMin.double : compareDecimals((decimal ??= parseDecimal(String(value)) as Decimal), exMin.decimal) <= 0) {
-        return `must be > ${exMin.text}`;
-      }
+    if (exMin && (exMin.double !== undefined ? value <= exMin.double : value <= exMin.above && compareDecimals(exactly(), exMin.decimal) <= 0)) {
+      return `must be > ${exMin.text}`;
     }
-    if (max) {
-      if (max.double !== undefined ? value > max.double : compareDecimals((decimal ??= parseDecimal(String(value)) as Decimal), max.decimal) > 0) {
-        return `must be <= ${max.text}`;
-      }
+    if (max && (max.double !== undefined ? value > max.double : value >= max.below && compareDecimals(exactly(), max.decimal) > 0)) {
+      return `must be <= ${max.text}`;
     }
-    if (exMax) {
-      if (exMax.double !== undefined ? value >= exMax.double : compareDecimals((decimal ??= parseDecimal(String(value)) as Decimal), exMax.decimal) >= 0) {
-        return `must be < ${exMax.text}`;
-      }
+    if (exMax && (exMax.double !== undefined ? value >= exMax.double : value >= exMax.below && compareDecimals(exactly(), exMax.decimal) >= 0)) {
+      return `must be < ${exMax.text}`;
     }
     if (divisor && !isMultiple(value, divisor)) return `must be multiple of ${divisor.text}`;
     return undefined;
@@ -173,20 +193,26 @@ function originalValue(data: unknown, parentData: unknown, property: string | nu
 /**
  * An expression that is true only when a double `data` certainly fits `limits`, for ajv to test
  * inline before calling the exact check (which also says what is wrong); `undefined` when the
- * limits need more than doubles (a bound beyond a double, a divisor like 0.05 or 1e-30).
+ * limits need more than doubles (a divisor like 0.05 or 1e-30).
  */
 function fastFit(limits: NumberLimits, data: Code): Code | undefined {
   const parts: Code[] = [];
-  const bounds: [unknown, string][] = [
+  const bounds: [unknown, '>=' | '>' | '<=' | '<'][] = [
     [limits.minimum, '>='],
     [limits.exclusiveMinimum, '>'],
     [limits.maximum, '<='],
     [limits.exclusiveMaximum, '<'],
   ];
-  for (const [bound, op] of bounds) {
-    if (bound === undefined) continue;
-    if (typeof bound !== 'number' || !Number.isFinite(bound)) return undefined;
-    parts.push(op === '>=' ? _`${data} >= ${bound}` : op === '>' ? _`${data} > ${bound}` : op === '<=' ? _`${data} <= ${bound}` : _`${data} < ${bound}`);
+  for (const [value, op] of bounds) {
+    if (value === undefined) continue;
+    const bound = toBound(value);
+    if (bound === undefined) return undefined;
+    // A bound a double cannot hold: values a step inside it surely fit (see Bound).
+    const lower = op === '>=' || op === '>';
+    const limit = bound.double ?? (lower ? bound.above : bound.below);
+    if (!Number.isFinite(limit)) return undefined;
+    if (bound.double === undefined) parts.push(lower ? _`${data} > ${limit}` : _`${data} < ${limit}`);
+    else parts.push(op === '>=' ? _`${data} >= ${limit}` : op === '>' ? _`${data} > ${limit}` : op === '<=' ? _`${data} <= ${limit}` : _`${data} < ${limit}`);
   }
   if (limits.multipleOf !== undefined) {
     const divisor = toDivisor(limits.multipleOf);

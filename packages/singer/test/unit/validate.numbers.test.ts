@@ -1,4 +1,4 @@
-import { isExactMultipleOf, isLosslessNumber, type JsonSchema, LosslessNumber, parseExactJson, RecordError, RecordValidator } from '../../src';
+import { compareExact, isExactMultipleOf, isLosslessNumber, type JsonSchema, LosslessNumber, parseExactJson, RecordError, RecordValidator } from '../../src';
 import { pick, random } from '../support/random';
 
 const exact = (text: string): LosslessNumber => new LosslessNumber(text);
@@ -57,6 +57,31 @@ describe('RecordValidator bounds', () => {
     // Exactly 0.1000000000000000055511151231257827 is what the double 0.1 is, but not the decimal 0.1.
     expect(problem(validator, { n: exact('0.1000000000000000055511151231257827') })).toBe('must be <= 0.1');
     expect(problem(validator, { n: exact('0.09999999999999999999999') })).toBeUndefined();
+  });
+});
+
+describe('RecordValidator bounds a double cannot hold, against decimal arithmetic', () => {
+  it('agrees for doubles at and around such bounds', () => {
+    const next = random(5);
+    const step = (x: number, up: boolean): number => {
+      const view = new DataView(new ArrayBuffer(8));
+      view.setFloat64(0, x);
+      view.setBigInt64(0, view.getBigInt64(0) + ((x > 0) === up ? 1n : -1n));
+      return view.getFloat64(0);
+    };
+    for (let i = 0; i < 200; i += 1) {
+      const digits = Array.from({ length: 16 + Math.floor(next() * 8) }, (_d, j) => (j === 0 ? 1 + Math.floor(next() * 9) : Math.floor(next() * 10))).join('');
+      const point = Math.floor(next() * digits.length);
+      const text = `${next() < 0.3 ? '-' : ''}${point > 0 && next() < 0.5 ? `${digits.slice(0, point)}.${digits.slice(point)}` : digits}`;
+      const bound = exact(text);
+      const upper = new RecordValidator('s', { properties: { n: { type: 'number', maximum: bound } } });
+      const lower = new RecordValidator('s', { properties: { n: { type: 'number', exclusiveMinimum: bound } } });
+      let value = step(step(Number(text), false), false);
+      for (let j = 0; j < 5; j += 1, value = step(value, true)) {
+        expect({ text, value, fits: problem(upper, { n: value }) === undefined }).toEqual({ text, value, fits: compareExact(value, bound)! <= 0 });
+        expect({ text, value, fits: problem(lower, { n: value }) === undefined }).toEqual({ text, value, fits: compareExact(value, bound)! > 0 });
+      }
+    }
   });
 });
 
