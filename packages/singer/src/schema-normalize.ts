@@ -1,4 +1,4 @@
-import { InputError } from './errors';
+import { InputError, previewValue } from './errors';
 import { isLosslessNumber } from './exact-json';
 import { parseDecimal } from './exact-number';
 import type { Logger } from './logging';
@@ -270,7 +270,7 @@ function boundValue(node: Record<string, unknown>, keyword: string, ctx: Context
   const value = node[keyword];
   if (value === undefined) return undefined;
   if (isSchemaNumber(value)) return value;
-  ctx.warnings.warn(ctx.stream, keyword, `is ${JSON.stringify(value) ?? String(value)}, not a number: that bound is not checked`);
+  ctx.warnings.warn(ctx.stream, keyword, `is ${previewValue(value)}, not a number: that bound is not checked`);
   return undefined;
 }
 
@@ -295,14 +295,14 @@ function normalizeBounds(node: Record<string, unknown>, out: Record<string, unkn
   if (multipleOf !== undefined) {
     const decimal = isSchemaNumber(multipleOf) ? parseDecimal(String(isLosslessNumber(multipleOf) ? multipleOf.value : multipleOf)) : undefined;
     if (decimal && !decimal.negative && decimal.coefficient !== 0n) out.multipleOf = multipleOf;
-    else ctx.warnings.warn(ctx.stream, 'multipleOf', `is ${JSON.stringify(multipleOf) ?? String(multipleOf)}, not a positive number: it is not checked`);
+    else ctx.warnings.warn(ctx.stream, 'multipleOf', `is ${previewValue(multipleOf)}, not a positive number: it is not checked`);
   }
 }
 
 function normalizeType(value: unknown, ctx: Context): string | string[] | undefined {
   const names = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
   if (names === undefined || names.some((name) => typeof name !== 'string')) {
-    ctx.warnings.warn(ctx.stream, 'type', `is ${JSON.stringify(value)}, not a type name or a list of them: any value is accepted`);
+    ctx.warnings.warn(ctx.stream, 'type', `is ${previewValue(value)}, not a type name or a list of them: any value is accepted`);
     return undefined;
   }
   const unique = [...new Set(names as string[])];
@@ -322,7 +322,7 @@ function normalizeType(value: unknown, ctx: Context): string | string[] | undefi
 
 function normalizeSubschema(value: unknown, keyword: string, path: string[], ctx: Context): JsonSchema | boolean {
   if (isSchema(value)) return typeof value === 'boolean' ? value : normalizeNode(value, path, ctx);
-  ctx.warnings.warn(ctx.stream, keyword, `holds ${JSON.stringify(value) ?? String(value)} where a schema belongs: any value is accepted there`);
+  ctx.warnings.warn(ctx.stream, keyword, `holds ${previewValue(value)} where a schema belongs: any value is accepted there`);
   return {};
 }
 
@@ -337,7 +337,7 @@ function normalizeNode(node: Record<string, unknown>, path: string[], ctx: Conte
       case '$recursiveRef':
       case '$dynamicRef': {
         if (typeof value !== 'string') {
-          ctx.warnings.warn(ctx.stream, keyword, `is ${JSON.stringify(value)}, not a reference: it is not followed`);
+          ctx.warnings.warn(ctx.stream, keyword, `is ${previewValue(value)}, not a reference: it is not followed`);
           break;
         }
         let target: string[] | undefined;
@@ -365,21 +365,21 @@ function normalizeNode(node: Record<string, unknown>, path: string[], ctx: Conte
         break;
       case 'required':
         if (Array.isArray(value)) out.required = [...new Set(value.filter((name) => typeof name === 'string'))];
-        else if (value !== false) ctx.warnings.warn(ctx.stream, 'required', `is ${JSON.stringify(value)}, not a list of property names: it is not checked`);
+        else if (value !== false) ctx.warnings.warn(ctx.stream, 'required', `is ${previewValue(value)}, not a list of property names: it is not checked`);
         break;
       case 'enum':
       case 'const':
         if (holdsExactNumber(value)) {
           ctx.warnings.warn(ctx.stream, keyword, 'holds numbers beyond what a double holds exactly: it is not checked');
         } else if (keyword === 'enum' && !Array.isArray(value)) {
-          ctx.warnings.warn(ctx.stream, 'enum', `is ${JSON.stringify(value)}, not a list: it is not checked`);
+          ctx.warnings.warn(ctx.stream, 'enum', `is ${previewValue(value)}, not a list: it is not checked`);
         } else {
           out[keyword] = value;
         }
         break;
       case 'pattern':
         if (typeof value === 'string' && compiles(value)) out.pattern = value;
-        else ctx.warnings.warn(ctx.stream, 'pattern', `${JSON.stringify(value)} is not a regular expression JavaScript reads: it is not checked`);
+        else ctx.warnings.warn(ctx.stream, 'pattern', `${typeof value === 'string' ? JSON.stringify(value) : previewValue(value)} is not a regular expression JavaScript reads: it is not checked`);
         break;
       case 'format':
         if (typeof value === 'string') out.format = value;
@@ -431,7 +431,7 @@ function normalizeNode(node: Record<string, unknown>, path: string[], ctx: Conte
         } else if ((COUNT_KEYWORDS as readonly string[]).includes(keyword)) {
           const count = isLosslessNumber(value) ? Number(value.value) : value;
           if (typeof count === 'number' && count >= 0 && !Number.isNaN(count)) out[keyword] = count;
-          else ctx.warnings.warn(ctx.stream, keyword, `is ${JSON.stringify(value) ?? String(value)}, not a count: it is not checked`);
+          else ctx.warnings.warn(ctx.stream, keyword, `is ${previewValue(value)}, not a count: it is not checked`);
         } else {
           // Annotations (`description`, `inclusion`, `sql-datatype`, ...) and keywords no draft
           // defines: kept as they are; no validator acts on them.
@@ -512,7 +512,7 @@ export function normalizeSchema(stream: string, schema: JsonSchema, logger?: Log
   const declared = schema.$schema;
   let draft = draftOf(declared);
   if (declared !== undefined && draft === undefined) {
-    warnings.warn(stream, '$schema', `names ${JSON.stringify(declared)}, not a draft this target knows (4, 6, 7, 2019-09, 2020-12): read as 2019-09`);
+    warnings.warn(stream, '$schema', `names ${previewValue(declared)}, not a draft this target knows (4, 6, 7, 2019-09, 2020-12): read as 2019-09`);
   }
   draft ??= '2019-09';
   const ctx: Context = {
