@@ -4,7 +4,7 @@ import yargs from 'yargs';
 
 import { aboutJson, aboutMarkdown, type ConnectorSpecInfo } from './about';
 import { type Catalog, toCatalog } from './catalog';
-import { loadConfig, readJsonFile } from './config';
+import { loadConfig, type NormalizeContext, readJsonFile } from './config';
 import type { RunContext } from './context';
 import { SingerError } from './errors';
 import { type LogLevel, parseLogLevel, Redactor, StderrLogger } from './logging';
@@ -15,8 +15,11 @@ import { MessageWriter } from './writer';
 
 /** What a connector tells the harness about itself. */
 export interface ConnectorSpec<C> extends ConnectorSpecInfo {
-  /** After validation: aliases, defaults, parsing. Throw `ConfigError` for what the schema can't say. */
-  normalize?(raw: Record<string, unknown>): C;
+  /**
+   * After validation: aliases, defaults, parsing. Throw `ConfigError` for what the schema can't
+   * say; say through `context.logger` what the config holds that has no effect.
+   */
+  normalize?(raw: Record<string, unknown>, context: NormalizeContext): C;
 }
 
 /** The process's faces, injectable so tests run connectors in-process. */
@@ -118,6 +121,7 @@ export async function executeConnector<C>(
       env: spec.env,
       environment: io.env,
       redactor,
+      logger,
       normalize: spec.normalize?.bind(spec),
     });
     const context: RunContext = { logger, signal: controller.signal, redactor, env: io.env };

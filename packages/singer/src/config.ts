@@ -4,7 +4,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
 import { ConfigError } from './errors';
-import type { Redactor } from './logging';
+import type { Logger, Redactor } from './logging';
 import type { JsonSchema } from './messages';
 import { schemaTypes, secretPaths } from './schema-keywords';
 
@@ -114,6 +114,14 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** What a connector's `normalize` gets besides the validated config. */
+export interface NormalizeContext {
+  /** Where to say what the config holds that has no effect here (key names, never values). */
+  logger?: Logger;
+  /** The environment the connector runs in (tests pass their own). */
+  env: NodeJS.ProcessEnv;
+}
+
 export interface LoadConfigOptions<C> {
   /** Config files, merged left to right (later keys win). None: an empty config. */
   paths: string[];
@@ -122,7 +130,48 @@ export interface LoadConfigOptions<C> {
   environment?: NodeJS.ProcessEnv;
   /** Learns every secret value so no log line or error ever shows it. */
   redactor?: Redactor;
-  normalize?: (raw: Record<string, unknown>) => C;
+  /** Handed to `normalize`, for warnings about keys. */
+  logger?: Logger;
+  normalize?: (raw: Record<string, unknown>, context: NormalizeContext) => C;
+}
+
+/**
+ * Edit distance counting an adjacent transposition as one edit (optimal string alignment),
+ * so `batch_size_row` is 1 from `batch_size_rows` and `hsot` 1 from `host`.
+ */
+export function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[][] = Array.from({ length: rows }, (_row, i) => Array.from({ length: cols }, (_col, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i < rows; i += 1) {
+    for (let j = 1; j < cols; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The candidate a mistyped name most likely meant: the nearest by `editDistance`, ignoring
+ * case and `-`/`_`, within `maxDistance` (and closer than half the name, so short names do not
+ * match anything). `undefined` when none is near enough.
+ */
+export function closestName(name: string, candidates: Iterable<string>, maxDistance = 2): string | undefined {
+  const simplify = (text: string): string => text.toLowerCase().replace(/-/g, '_');
+  const wanted = simplify(name);
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(wanted, simplify(candidate));
+    if (distance < bestDistance && distance <= maxDistance && distance * 2 < Math.max(wanted.length, 2)) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
 }
 
 const validators = new WeakMap<JsonSchema, ValidateFunction>();
@@ -157,7 +206,8 @@ export async function loadConfig<C = Record<string, unknown>>(options: LoadConfi
       hint: 'Fix these keys in the config file or set them in the environment',
     });
   }
-  const config = options.normalize ? options.normalize(raw) : (raw as C);
+  const context: NormalizeContext = { logger: options.logger, env: options.environment ?? process.env };
+  const config = options.normalize ? options.normalize(raw, context) : (raw as C);
   return deepFreeze(config);
 }
 

@@ -1,3 +1,5 @@
+import { isLosslessNumber } from './exact-json';
+
 /**
  * The error hierarchy, sorted by what the caller must do. Every error carries where it
  * happened as typed fields (stream, file, line, record, column, value), never baked into the
@@ -12,6 +14,7 @@ export type ErrorCode =
   | 'STATE_INVALID'
   | 'INPUT_NOT_JSON'
   | 'INPUT_INVALID_MESSAGE'
+  | 'SCHEMA_INVALID'
   | 'RECORD_BEFORE_SCHEMA'
   | 'RECORD_INVALID'
   | 'VALUE_NOT_INTEGER'
@@ -67,6 +70,7 @@ export function previewValue(value: unknown): string {
   if (value === undefined) text = 'undefined';
   else if (typeof value === 'string') text = JSON.stringify(value);
   else if (typeof value === 'bigint') text = value.toString();
+  else if (isLosslessNumber(value)) text = value.value;
   else {
     try {
       text = JSON.stringify(value) ?? String(value);

@@ -15,8 +15,17 @@ export type { ConnectorIo, ConnectorSpec } from './cli';
 export { executeConnector, runTap, runTarget } from './cli';
 export type { CsvConverter, ValueCoercer } from './coerce';
 export { compileCoercer, compileCsvConverter, readBoolean, readInteger, readNumber } from './coerce';
-export type { EnvFallbacks, LoadConfigOptions } from './config';
-export { applyEnvFallbacks, createAjv, deepFreeze, describeAjvError, loadConfig, readJsonFile } from './config';
+export type { EnvFallbacks, LoadConfigOptions, NormalizeContext } from './config';
+export {
+  applyEnvFallbacks,
+  closestName,
+  createAjv,
+  deepFreeze,
+  describeAjvError,
+  editDistance,
+  loadConfig,
+  readJsonFile,
+} from './config';
 export type { RunContext } from './context';
 export type { CsvFile, CsvOptions, CsvRow } from './csv-source';
 export { maybeGunzip, openCsv } from './csv-source';
@@ -33,6 +42,17 @@ export {
   SourceError,
 } from './errors';
 export { containsExactNumber, isLosslessNumber, LosslessNumber, parseExactJson, stringifyExactJson } from './exact-json';
+export type { Decimal } from './exact-number';
+export {
+  compareDecimals,
+  compareExact,
+  exactNumberText,
+  formatDecimal,
+  isExactMultipleOf,
+  isMultipleOfDecimal,
+  parseDecimal,
+  toDecimal,
+} from './exact-number';
 export type { Logger, LogLevel } from './logging';
 export { parseLogLevel, Redactor, StderrLogger } from './logging';
 export type {
@@ -64,6 +84,15 @@ export {
 export type { InferOptions } from './schema-infer';
 export { inferSchema, SchemaInferrer } from './schema-infer';
 export { schemaTypes, secretPaths } from './schema-keywords';
+export type { SchemaDraft, SchemaInfo } from './schema-normalize';
+export {
+  dereference,
+  draftOf,
+  normalizeSchema,
+  schemaInfo,
+  SchemaWarnings,
+  schemaWarningsFor,
+} from './schema-normalize';
 export type { RecordPosition } from './sink';
 export { checkStreamSchema, DEFAULT_BATCH_SIZE, Sink } from './sink';
 export type { State } from './state';

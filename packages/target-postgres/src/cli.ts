@@ -16,7 +16,7 @@ export const TARGET_POSTGRES_SPEC: ConnectorSpec<TargetPostgresConfig> = {
   capabilities: ['about', 'activate-version', 'hard-delete', 'soft-delete', 'target-schema', 'validate-records'],
   configSchema: CONFIG_SCHEMA,
   env: CONFIG_ENV,
-  normalize: (raw) => normalizeConfig(raw),
+  normalize: (raw, { env, logger }) => normalizeConfig(raw, env, logger),
 };
 
 export function main(): void {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
-import { ConfigError, type JsonSchema } from '@singer-ts/singer';
+import { closestName, ConfigError, type JsonSchema, type Logger } from '@singer-ts/singer';
 import { parse as parseConnectionString } from 'pg-connection-string';
 
 /** How a stream's records reach its table. */
@@ -13,6 +15,8 @@ export interface TlsOptions {
   ca?: string;
   cert?: string;
   key?: string;
+  /** Certificate revocation list(s) to check the server certificate against. */
+  crl?: string;
   rejectUnauthorized?: boolean;
   /** Set for libpq's `verify-ca`: the certificate chain is checked, the host name is not. */
   checkServerIdentity?: () => undefined;
@@ -66,6 +70,94 @@ const sslFile = (description: string, secret = false): JsonSchema => ({
   ...(secret ? { secret: true } : {}),
 });
 
+/**
+ * Keys of other targets' configs (pipelinewise-target-postgres, MeltanoLabs target-postgres,
+ * singer-target-postgres) and the Meltano SDK's built-in settings that have no equivalent
+ * here. They are accepted so those configs keep working; each present one is named once in the
+ * log, as a warning when its value asks for something this target does not do.
+ */
+interface NoEffect {
+  schema: JsonSchema;
+  reason: string;
+  /** Whether the value asks for behaviour this target lacks (then the note is a warning). */
+  matters?: (value: unknown) => boolean;
+}
+
+const isTrue = (value: unknown): boolean => value === true;
+const isFalse = (value: unknown): boolean => value === false;
+const isNonEmpty = (value: unknown): boolean =>
+  value !== null && value !== undefined && (typeof value !== 'object' || Object.keys(value).length > 0);
+
+const NO_EFFECT: Record<string, NoEffect> = {
+  // Meltano SDK built-ins
+  stream_maps: { schema: { type: ['object', 'null'] }, reason: 'stream maps are not applied; map in the tap or with a mapper plugin', matters: isNonEmpty },
+  stream_map_config: { schema: { type: ['object', 'null'] }, reason: 'stream maps are not applied' },
+  faker_config: { schema: { type: ['object', 'null'] }, reason: 'stream maps are not applied' },
+  flattening_enabled: { schema: { type: ['boolean', 'null'] }, reason: 'nested objects are stored as jsonb, never flattened', matters: isTrue },
+  flattening_max_depth: { schema: { type: ['integer', 'null'] }, reason: 'nested objects are stored as jsonb, never flattened' },
+  flattening_max_key_length: { schema: { type: ['integer', 'null'] }, reason: 'nested objects are stored as jsonb, never flattened' },
+  flattening_separator: { schema: { type: ['string', 'null'] }, reason: 'nested objects are stored as jsonb, never flattened' },
+  batch_config: { schema: { type: ['object', 'null'] }, reason: 'BATCH messages are not read' },
+  process_activate_version_messages: {
+    schema: { type: 'boolean' },
+    reason: 'ACTIVATE_VERSION messages are always processed',
+    matters: isFalse,
+  },
+  // MeltanoLabs target-postgres
+  activate_version: { schema: { type: 'boolean' }, reason: 'ACTIVATE_VERSION messages are always processed', matters: isFalse },
+  interpret_content_encoding: {
+    schema: { type: 'boolean' },
+    reason: 'strings with a contentEncoding are stored as text',
+    matters: isTrue,
+  },
+  // pipelinewise-target-postgres
+  flush_all_streams: { schema: { type: 'boolean' }, reason: 'every stream is flushed at each STATE anyway' },
+  parallelism: { schema: { type: 'integer' }, reason: 'one connection loads every stream' },
+  max_parallelism: { schema: { type: 'integer' }, reason: 'one connection loads every stream' },
+  parallelism_max: { schema: { type: 'integer' }, reason: 'one connection loads every stream' },
+  temp_dir: { schema: { type: 'string' }, reason: 'records stream to PostgreSQL; nothing is written to disk' },
+  primary_key_required: {
+    schema: { type: 'boolean' },
+    reason: 'streams without key properties are loaded (append-only), not refused',
+  },
+  data_flattening_max_level: {
+    schema: { type: 'integer' },
+    reason: 'nested objects are stored as jsonb, never flattened',
+    matters: (value) => typeof value === 'number' && value > 0,
+  },
+  schema_mapping: {
+    schema: { type: ['object', 'null'] },
+    reason: 'every stream loads into default_target_schema, into a table named after the whole stream name',
+    matters: isNonEmpty,
+  },
+  default_target_schema_select_permission: {
+    schema: { type: ['string', 'array', 'object', 'null'] },
+    reason: 'no privileges are granted; grant them yourself',
+    matters: isNonEmpty,
+  },
+  default_target_schema_select_permissions: {
+    schema: { type: ['string', 'array', 'object', 'null'] },
+    reason: 'no privileges are granted; grant them yourself',
+    matters: isNonEmpty,
+  },
+  // singer-target-postgres (datamill-co)
+  invalid_records_detect: { schema: { type: ['boolean', 'null'] }, reason: 'an invalid record always stops the run', matters: isFalse },
+  invalid_records_threshold: {
+    schema: { type: ['integer', 'null'] },
+    reason: 'an invalid record always stops the run',
+    matters: (value) => typeof value === 'number' && value > 0,
+  },
+  disable_collection: { schema: { type: ['boolean', 'string', 'null'] }, reason: 'nothing is collected' },
+  logging_level: { schema: { type: ['string', 'null'] }, reason: 'use --log-level or LOG_LEVEL' },
+  persist_empty_tables: { schema: { type: ['boolean', 'null'] }, reason: 'a table is always created when its SCHEMA arrives' },
+  state_support: { schema: { type: ['boolean', 'null'] }, reason: 'state values are always printed after their records commit', matters: isFalse },
+  max_buffer_size: { schema: { type: ['integer', 'null'] }, reason: 'memory is bounded by batch_size_rows' },
+  batch_detection_threshold: { schema: { type: ['integer', 'null'] }, reason: 'memory is bounded by batch_size_rows' },
+  add_upsert_indexes: { schema: { type: ['boolean', 'null'] }, reason: 'upsert keeps a unique key on the key properties anyway' },
+  before_run_sql: { schema: { type: ['string', 'null'] }, reason: 'no SQL is run besides the load', matters: isNonEmpty },
+  after_run_sql: { schema: { type: ['string', 'null'] }, reason: 'no SQL is run besides the load', matters: isNonEmpty },
+};
+
 /** The config's JSON Schema: what `--about` shows and what ajv checks before anything runs. */
 export const CONFIG_SCHEMA: JsonSchema = {
   type: 'object',
@@ -93,13 +185,49 @@ export const CONFIG_SCHEMA: JsonSchema = {
     postgres_sslrootcert: text('CA certificate file (singer-target-postgres)'),
     postgres_sslcert: text('Client certificate file (singer-target-postgres)'),
     postgres_sslkey: text('Client key file (singer-target-postgres)'),
+    postgres_sslcrl: text('Certificate revocation list file (singer-target-postgres)'),
+    dbname: text('Alias of database (pipelinewise-target-postgres)'),
+    sqlalchemy_url: text(
+      'postgresql://… or postgresql+psycopg2://… (MeltanoLabs target-postgres): read as connection_string, whose rules it follows',
+      { secret: true },
+    ),
+    'dialect+driver': text('MeltanoLabs target-postgres: no effect (this target speaks PostgreSQL\'s own protocol)'),
+    ssl_enable: { type: 'boolean', description: 'Use TLS as ssl_mode says (MeltanoLabs target-postgres; default false)' },
+    ssl_mode: {
+      type: 'string',
+      enum: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
+      description: 'libpq sslmode when ssl_enable is true (MeltanoLabs target-postgres; default verify-full)',
+    },
+    ssl_certificate_authority: sslFile('CA certificate to verify the server with, when ssl_enable is true (MeltanoLabs target-postgres)'),
+    ssl_client_certificate_enable: {
+      type: 'boolean',
+      description: 'Present ssl_client_certificate and ssl_client_private_key to the server (MeltanoLabs target-postgres)',
+    },
+    ssl_client_certificate: sslFile('Client certificate, when ssl_client_certificate_enable is true (MeltanoLabs target-postgres)'),
+    ssl_client_private_key: sslFile('Client private key, when ssl_client_certificate_enable is true (MeltanoLabs target-postgres)', true),
+    ssl_storage_directory: text('MeltanoLabs target-postgres: no effect (certificates given as text are kept in memory)'),
+    ssh_tunnel: {
+      type: 'object',
+      description: 'MeltanoLabs target-postgres: not supported; open the tunnel yourself and point host and port at it',
+      properties: {
+        enable: { type: 'boolean' },
+        host: { type: 'string' },
+        username: { type: 'string' },
+        port: { type: 'integer' },
+        private_key: { type: 'string', secret: true },
+        private_key_password: { type: ['string', 'null'], secret: true },
+      },
+    },
     ssl: {
-      type: ['boolean', 'object'],
-      description: 'false, true (TLS with the server certificate verified), or TLS options',
+      type: ['boolean', 'object', 'string'],
+      description:
+        'false, true (TLS with the server certificate verified), or TLS options; the strings "true"/"false" of pipelinewise-target-postgres mean libpq sslmode require/disable',
+      pattern: '^([Tt]rue|TRUE|[Ff]alse|FALSE)$',
       properties: {
         ca: sslFile('CA certificate(s) to trust'),
         cert: sslFile('Client certificate'),
         key: sslFile('Client private key', true),
+        crl: sslFile('Certificate revocation list(s)'),
         rejectUnauthorized: { type: 'boolean', description: 'Verify the server certificate (default true)' },
       },
       additionalProperties: false,
@@ -111,6 +239,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
       description: `Rows sent to PostgreSQL per flush, bounding memory (default ${DEFAULT_BATCH_SIZE_ROWS}); commits follow STATE`,
     },
     max_batch_rows: { type: 'integer', minimum: 1, description: 'Alias of batch_size_rows (singer-target-postgres)' },
+    batch_size: { type: 'integer', minimum: 1, description: 'Alias of batch_size_rows (older pipelinewise-target-postgres)' },
     load_method: {
       type: 'string',
       enum: [...LOAD_METHODS],
@@ -120,6 +249,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
       type: 'boolean',
       description: 'Add _sdc_extracted_at, _sdc_received_at, _sdc_batched_at, _sdc_deleted_at, _sdc_sequence, _sdc_table_version columns',
     },
+    add_metadata_columns: { type: 'boolean', description: 'Alias of add_record_metadata (pipelinewise-target-postgres)' },
     hard_delete: {
       type: 'boolean',
       description: 'Delete rows whose record carries _sdc_deleted_at, and rows of older versions at ACTIVATE_VERSION (default false: mark them)',
@@ -132,8 +262,11 @@ export const CONFIG_SCHEMA: JsonSchema = {
       type: 'boolean',
       description: 'Validate each record against its SCHEMA (default true); false loads values as given and PostgreSQL decides',
     },
+    ...Object.fromEntries(
+      Object.entries(NO_EFFECT).map(([key, { schema, reason }]) => [key, { ...schema, description: `No effect: ${reason}` }]),
+    ),
   },
-  // Meltano and singer-target-postgres configs carry keys of their own (logging_level, ...).
+  // Other targets' configs and Meltano carry keys of their own: each unknown one gets a warning.
   additionalProperties: true,
 };
 
@@ -154,6 +287,10 @@ const ALIASES: ReadonlyArray<[alias: string, key: string]> = [
   ['postgres_password', 'password'],
   ['postgres_schema', 'default_target_schema'],
   ['max_batch_rows', 'batch_size_rows'],
+  ['batch_size', 'batch_size_rows'],
+  ['dbname', 'database'],
+  ['add_metadata_columns', 'add_record_metadata'],
+  ['sqlalchemy_url', 'connection_string'],
 ];
 
 function present(value: unknown): boolean {
@@ -164,8 +301,9 @@ function present(value: unknown): boolean {
 function pem(value: unknown, key: string): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
   if (value.includes('-----BEGIN')) return value;
+  const path = value === '~' || value.startsWith('~/') ? join(homedir(), value.slice(1)) : value;
   try {
-    return readFileSync(value, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (cause) {
     throw new ConfigError(`key ${JSON.stringify(key)} is neither PEM text nor a readable file`, { cause, file: value });
   }
@@ -174,7 +312,7 @@ function pem(value: unknown, key: string): string | undefined {
 /** libpq's sslmode as node-postgres TLS options. */
 function sslFromMode(
   mode: string,
-  files: { ca?: string; cert?: string; key?: string },
+  files: { ca?: string; cert?: string; key?: string; crl?: string },
   key: string,
 ): boolean | TlsOptions {
   switch (mode) {
@@ -223,7 +361,29 @@ function resolveAliases(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): R
   return out;
 }
 
-function connectionFrom(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): ConnectionSettings {
+/** A SQLAlchemy URL's `postgresql+driver://` scheme as libpq's `postgresql://`; `undefined` for another database. */
+function sqlalchemyToLibpq(value: string): string | undefined {
+  const match = /^(postgres(?:ql)?)(?:\+[A-Za-z0-9_]+)?:\/\//.exec(value);
+  return match ? `postgresql://${value.slice(match[0].length)}` : undefined;
+}
+
+type SslFiles = { ca?: string; cert?: string; key?: string; crl?: string };
+
+/** The TLS settings of the MeltanoLabs keys: `ssl_enable`, `ssl_mode`, certificates. */
+function meltanoLabsSsl(raw: Record<string, unknown>, files: SslFiles): string | undefined {
+  if (raw.ssl_enable !== true) return undefined;
+  const ca = pem(raw.ssl_certificate_authority, 'ssl_certificate_authority');
+  if (ca !== undefined) files.ca = ca;
+  if (raw.ssl_client_certificate_enable === true) {
+    const cert = pem(raw.ssl_client_certificate, 'ssl_client_certificate');
+    const key = pem(raw.ssl_client_private_key, 'ssl_client_private_key');
+    if (cert !== undefined) files.cert = cert;
+    if (key !== undefined) files.key = key;
+  }
+  return present(raw.ssl_mode) ? String(raw.ssl_mode) : 'verify-full';
+}
+
+function connectionFrom(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, urlKey: string): ConnectionSettings {
   const settings: ConnectionSettings = { application_name: 'target-postgres' };
   if (present(raw.host)) settings.host = String(raw.host);
   settings.port = portNumber(raw.port, 'port');
@@ -232,40 +392,44 @@ function connectionFrom(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): C
   if (present(raw.database)) settings.database = String(raw.database);
 
   let sslMode: string | undefined;
-  const sslFiles: { ca?: string; cert?: string; key?: string } = {
+  const sslFiles: SslFiles = {
     ca: pem(raw.postgres_sslrootcert, 'postgres_sslrootcert'),
     cert: pem(raw.postgres_sslcert, 'postgres_sslcert'),
     key: pem(raw.postgres_sslkey, 'postgres_sslkey'),
+    crl: pem(raw.postgres_sslcrl, 'postgres_sslcrl'),
   };
   if (present(raw.postgres_sslmode)) sslMode = String(raw.postgres_sslmode);
+  sslMode = meltanoLabsSsl(raw, sslFiles) ?? sslMode;
 
   if (present(raw.connection_string)) {
+    const key = JSON.stringify(urlKey);
     let url: URL;
     try {
       url = new URL(String(raw.connection_string));
     } catch {
       // The string itself may hold a password: never echo it.
-      throw new ConfigError('key "connection_string" is not a URL like postgres://user:password@host:5432/database');
+      throw new ConfigError(`key ${key} is not a URL like postgresql://user:password@host:5432/database`);
     }
     if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-      throw new ConfigError('key "connection_string" must start with postgres:// or postgresql://');
+      throw new ConfigError(`key ${key} must start with postgres:// or postgresql://`);
     }
     // NOTE: TLS parameters are taken out and read with libpq's meaning; pg-connection-string 2.x
     // treats require/verify-ca as verify-full and warns on every connect.
-    for (const name of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'uselibpqcompat']) {
+    for (const name of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslcrl', 'ssl', 'uselibpqcompat']) {
       const value = url.searchParams.get(name);
       if (value === null) continue;
       url.searchParams.delete(name);
       if (name === 'sslmode') sslMode = value;
       else if (name === 'ssl') sslMode = value === 'false' || value === '0' ? 'disable' : 'verify-full';
-      else if (name === 'sslrootcert') sslFiles.ca = pem(value, 'connection_string sslrootcert');
-      else if (name === 'sslcert') sslFiles.cert = pem(value, 'connection_string sslcert');
-      else if (name === 'sslkey') sslFiles.key = pem(value, 'connection_string sslkey');
+      else if (name === 'sslrootcert') sslFiles.ca = pem(value, `${urlKey} sslrootcert`);
+      else if (name === 'sslcert') sslFiles.cert = pem(value, `${urlKey} sslcert`);
+      else if (name === 'sslkey') sslFiles.key = pem(value, `${urlKey} sslkey`);
+      else if (name === 'sslcrl') sslFiles.crl = pem(value, `${urlKey} sslcrl`);
     }
     const parts = parseConnectionString(url.toString());
     // Its parts win; the separate keys (or PG* variables) fill what it leaves out.
     if (parts.host) settings.host = parts.host;
-    if (parts.port) settings.port = portNumber(parts.port, 'connection_string port');
+    if (parts.port) settings.port = portNumber(parts.port, `${urlKey} port`);
     if (parts.user) settings.user = parts.user;
     if (parts.password) settings.password = parts.password;
     if (parts.database) settings.database = parts.database;
@@ -273,21 +437,25 @@ function connectionFrom(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): C
     if (parts.application_name) settings.application_name = parts.application_name;
   }
 
-  if (raw.ssl !== undefined && raw.ssl !== null) {
-    if (typeof raw.ssl === 'boolean') {
-      settings.ssl = raw.ssl;
-    } else {
-      const options = raw.ssl as Record<string, unknown>;
-      const tls: TlsOptions = {};
-      const ca = pem(options.ca, 'ssl.ca');
-      const cert = pem(options.cert, 'ssl.cert');
-      const key = pem(options.key, 'ssl.key');
-      if (ca !== undefined) tls.ca = ca;
-      if (cert !== undefined) tls.cert = cert;
-      if (key !== undefined) tls.key = key;
-      if (typeof options.rejectUnauthorized === 'boolean') tls.rejectUnauthorized = options.rejectUnauthorized;
-      settings.ssl = tls;
-    }
+  const ssl = raw.ssl;
+  if (typeof ssl === 'string') {
+    // pipelinewise-target-postgres: "ssl": "true" adds sslmode=require to its libpq connection.
+    settings.ssl = sslFromMode(/^true$/i.test(ssl) ? 'require' : 'disable', {}, 'ssl');
+  } else if (typeof ssl === 'boolean') {
+    settings.ssl = ssl;
+  } else if (ssl !== undefined && ssl !== null) {
+    const options = ssl as Record<string, unknown>;
+    const tls: TlsOptions = {};
+    const ca = pem(options.ca, 'ssl.ca');
+    const cert = pem(options.cert, 'ssl.cert');
+    const key = pem(options.key, 'ssl.key');
+    const crl = pem(options.crl, 'ssl.crl');
+    if (ca !== undefined) tls.ca = ca;
+    if (cert !== undefined) tls.cert = cert;
+    if (key !== undefined) tls.key = key;
+    if (crl !== undefined) tls.crl = crl;
+    if (typeof options.rejectUnauthorized === 'boolean') tls.rejectUnauthorized = options.rejectUnauthorized;
+    settings.ssl = tls;
   } else if (sslMode !== undefined) {
     const files = Object.fromEntries(Object.entries(sslFiles).filter(([, v]) => v !== undefined));
     settings.ssl = sslFromMode(sslMode, files, 'sslmode');
@@ -297,15 +465,75 @@ function connectionFrom(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): C
   return settings;
 }
 
+/** Every key this target reads or knowingly accepts. */
+const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.keys(CONFIG_SCHEMA.properties ?? {}));
+
+/**
+ * Says, once per key, what the config holds that has no effect here: keys of other targets
+ * with no equivalent (a warning when their value asks for something this target does not do),
+ * MeltanoLabs TLS keys that only count with `ssl_enable`, and keys nobody knows, with the
+ * nearest known key. Only key names are written, never a value.
+ */
+function reportKeys(raw: Record<string, unknown>, logger: Logger | undefined): void {
+  if (!logger) return;
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const noEffect = NO_EFFECT[key];
+    if (noEffect) {
+      const line = `config key ${JSON.stringify(key)} has no effect in target-postgres: ${noEffect.reason}`;
+      if (noEffect.matters?.(value)) logger.warn(line);
+      else logger.info(line);
+    } else if (!KNOWN_KEYS.has(key)) {
+      const near = closestName(key, KNOWN_KEYS);
+      logger.warn(
+        `config key ${JSON.stringify(key)} is not a target-postgres setting${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; it is ignored`,
+      );
+    }
+  }
+  if (raw['dialect+driver'] !== undefined && !/^postgres/i.test(String(raw['dialect+driver']))) {
+    logger.warn('config key "dialect+driver" names another database; target-postgres loads into PostgreSQL whatever it says');
+  }
+  if (raw.ssl_enable !== true) {
+    for (const key of ['ssl_mode', 'ssl_certificate_authority', 'ssl_client_certificate_enable']) {
+      if (raw[key] !== undefined) logger.warn(`config key ${JSON.stringify(key)} has no effect without "ssl_enable": true (as in MeltanoLabs target-postgres)`);
+    }
+  }
+  if (raw.ssl_client_certificate_enable !== true) {
+    for (const key of ['ssl_client_certificate', 'ssl_client_private_key']) {
+      if (raw[key] !== undefined) logger.warn(`config key ${JSON.stringify(key)} has no effect without "ssl_client_certificate_enable": true (as in MeltanoLabs target-postgres)`);
+    }
+  }
+  const tunnel = raw.ssh_tunnel as Record<string, unknown> | undefined;
+  if (tunnel?.enable === true) {
+    logger.warn('config key "ssh_tunnel" is not supported: open the tunnel yourself (ssh -L) and point host and port at it');
+  }
+}
+
 /**
  * After validation: aliases, defaults, the connection string and TLS files, into one typed
- * config. Throws `ConfigError` for what the schema cannot express (conflicting aliases).
+ * config. Throws `ConfigError` for what the schema cannot express (conflicting aliases, a
+ * SQLAlchemy URL for another database). Keys without effect and unknown keys are reported
+ * through `logger`, once each.
  */
-export function normalizeConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): TargetPostgresConfig {
-  const resolved = resolveAliases(raw, env);
+export function normalizeConfig(
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+  logger?: Logger,
+): TargetPostgresConfig {
+  reportKeys(raw, logger);
+  const input = { ...raw };
+  if (present(input.sqlalchemy_url)) {
+    const url = sqlalchemyToLibpq(String(input.sqlalchemy_url));
+    if (url === undefined) {
+      throw new ConfigError('key "sqlalchemy_url" must be a PostgreSQL URL: postgresql://… or postgresql+driver://…');
+    }
+    input.sqlalchemy_url = url;
+  }
+  const urlKey = present(raw.sqlalchemy_url) && !present(raw.connection_string) ? 'sqlalchemy_url' : 'connection_string';
+  const resolved = resolveAliases(input, env);
   const loadMethod = resolved.load_method as LoadMethod | undefined;
   return {
-    connection: connectionFrom(resolved, env),
+    connection: connectionFrom(resolved, env, urlKey),
     defaultTargetSchema: present(resolved.default_target_schema)
       ? String(resolved.default_target_schema)
       : DEFAULT_TARGET_SCHEMA,
