@@ -72,19 +72,18 @@ export function extractedAtText(value: unknown): string | null {
 
 /**
  * Values of the metadata columns for one stream, record by record: one per sink. Timestamps are
- * ISO 8601 text; `_sdc_sequence` is the run's start in seconds followed by a nine-digit record
- * counter, so it grows across runs and within one.
+ * ISO 8601 text. `_sdc_sequence` is the millisecond the record came, followed by a six-digit
+ * counter of records within that millisecond (19 digits: a bigint), so it grows within a run
+ * and across runs, a run resumed within the same second included.
  */
 export class RecordMetadata {
-  private sequence = 0;
-  private readonly sequencePrefix: string;
+  private sequenceMillis = 0;
+  private sequenceMillisText = '';
+  private sequenceInMillis = 0;
   private batchedAt = '';
   private lastNow = 0;
   private lastNowText = '';
 
-  constructor(runStartedAt: Date) {
-    this.sequencePrefix = String(Math.floor(runStartedAt.getTime() / 1000));
-  }
 
   /** The batch was drained: the next record's `_sdc_batched_at` is the time it comes. */
   endBatch(): void {
@@ -111,9 +110,18 @@ export class RecordMetadata {
         const deleted = record[SDC_DELETED_AT];
         return deleted == null ? null : String(deleted);
       }
-      case 'sequence':
-        this.sequence += 1;
-        return `${this.sequencePrefix}${String(this.sequence).padStart(9, '0')}`;
+      case 'sequence': {
+        // The clock may step back (NTP): the sequence never does.
+        const now = Math.max(Date.now(), this.sequenceMillis);
+        if (now !== this.sequenceMillis || this.sequenceInMillis === 999_999) {
+          this.sequenceMillis = now === this.sequenceMillis ? now + 1 : now;
+          this.sequenceMillisText = String(this.sequenceMillis);
+          this.sequenceInMillis = 0;
+        } else {
+          this.sequenceInMillis += 1;
+        }
+        return `${this.sequenceMillisText}${String(this.sequenceInMillis).padStart(6, '0')}`;
+      }
       case 'table_version':
         return position.version === undefined ? null : String(position.version);
     }

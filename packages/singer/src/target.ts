@@ -5,6 +5,7 @@ import { InputError, SingerError } from './errors';
 import type { SchemaMessage } from './messages';
 import { RecordCounter } from './metrics';
 import { readMessageBatches } from './reader';
+import { normalizeSchema } from './schema-normalize';
 import { checkStreamSchema, type Sink } from './sink';
 import { RecordValidator } from './validate';
 import type { MessageWriter } from './writer';
@@ -112,7 +113,12 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
               break;
             }
             case 'SCHEMA':
-              await this.#acceptSchema(message);
+              try {
+                await this.#acceptSchema(message);
+              } catch (error) {
+                if (error instanceof SingerError) error.locate({ stream: message.stream, line });
+                throw error;
+              }
               break;
             case 'STATE':
               this.#pendingState = { value: message.value, text: JSON.stringify(message.value) };
@@ -179,11 +185,14 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
     }
   }
 
-  async #acceptSchema(schema: SchemaMessage): Promise<void> {
-    const existing = this.#slots.get(schema.stream);
-    const schemaText = JSON.stringify([schema.schema, schema.key_properties]);
+  async #acceptSchema(received: SchemaMessage): Promise<void> {
+    const existing = this.#slots.get(received.stream);
+    const schemaText = JSON.stringify([received.schema, received.key_properties]);
+    if (existing?.schemaText === schemaText) return;
+    // One normalized object for the sink and the validator alike: a sink may add properties
+    // it fills itself (`_sdc_deleted_at`), and the validator must know them.
+    const schema: SchemaMessage = { ...received, schema: normalizeSchema(received.stream, received.schema, this.context.logger) };
     if (existing) {
-      if (existing.schemaText === schemaText) return;
       if (existing.sink.hasPending) await existing.sink.drain();
       checkStreamSchema(schema);
       await existing.sink.updateSchema(schema);
@@ -209,7 +218,7 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
 
   #describeSchema(schema: SchemaMessage): Pick<StreamSlot<S>, 'validator' | 'properties'> {
     return {
-      validator: this.validateRecords ? new RecordValidator(schema.stream, schema.schema) : undefined,
+      validator: this.validateRecords ? new RecordValidator(schema.stream, schema.schema, this.context.logger) : undefined,
       properties: schema.schema.properties ? new Set(Object.keys(schema.schema.properties)) : undefined,
     };
   }

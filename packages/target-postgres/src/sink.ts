@@ -32,33 +32,16 @@ export interface PostgresSinkSettings {
   readonly hardDelete: boolean;
   readonly sanitizeNullTextCharacters: boolean;
   readonly batchSizeRows: number;
-  /** Start of the run, for `_sdc_sequence`. */
-  readonly runStartedAt: Date;
-}
-
-/**
- * Removes `multipleOf` where it is not an integer: singer-python taps write `"multipleOf": 0.01`
- * for decimal columns, and a check in doubles refuses exact values like 19.99
- * (19.99 / 0.01 = 1998.9999999999998). The column is numeric, so nothing is rounded either way.
- */
-function dropInexactMultipleOf(schema: JsonSchema): void {
-  if (typeof schema.multipleOf === 'number' && !Number.isInteger(schema.multipleOf)) delete schema.multipleOf;
-  for (const child of Object.values(schema.properties ?? {})) dropInexactMultipleOf(child);
-  if (schema.items && typeof schema.items === 'object') dropInexactMultipleOf(schema.items);
-  for (const list of [schema.anyOf, schema.oneOf, schema.allOf]) {
-    if (Array.isArray(list)) for (const branch of list as JsonSchema[]) dropInexactMultipleOf(branch);
-  }
 }
 
 /**
  * Prepares a SCHEMA before the SDK builds its validator from it (the SDK validates against this
  * same object): adds `_sdc_deleted_at` when the target needs it (hard deletes, record metadata)
- * so it is kept on records rather than dropped as unknown, and drops inexact `multipleOf`.
+ * so it is kept on records rather than dropped as unknown.
  */
 export function prepareSchema(schema: SchemaMessage, needsDeletedAt: boolean): SchemaMessage {
   const properties = schema.schema.properties;
   if (needsDeletedAt && properties && !(SDC_DELETED_AT in properties)) properties[SDC_DELETED_AT] = DELETED_AT_SCHEMA;
-  dropInexactMultipleOf(schema.schema);
   return schema;
 }
 
@@ -118,7 +101,7 @@ export class PostgresSink extends Sink {
     this.table = safeIdentifier(schema.stream, 'stream name');
     this.stageName = `_singer_stage_${stageNumber}`;
     this.truncatePending = settings.loadMethod === 'overwrite';
-    this.recordMetadata = new RecordMetadata(settings.runStartedAt);
+    this.recordMetadata = new RecordMetadata();
   }
 
   /** Where the rows go. */

@@ -32,7 +32,7 @@ export function layoutColumns(
   const properties = Object.keys(schemaProperties).filter((p) => !(ownsDeletedAt && p === SDC_DELETED_AT));
   const names = columnNames([...properties, ...metadata.map((m) => m.column)], stream);
   const types = new Map<string, PgType>();
-  for (const property of properties) types.set(names.get(property) as string, pgTypeFor(schemaProperties[property] as JsonSchema));
+  for (const property of properties) types.set(names.get(property) as string, pgTypeFor(schemaProperties[property] as JsonSchema, schema));
   for (const m of metadata) types.set(m.column, pgTypeFor(m.schema));
   return { properties, metadata, names, types, keyColumns: keyProperties.map((key) => names.get(key) as string) };
 }

@@ -13,7 +13,6 @@ import { TableManager } from './table-manager';
 export class TargetPostgres extends Target<TargetPostgresConfig, PostgresSink> {
   private readonly session: PgSession;
   private readonly tables: TableManager;
-  private readonly runStartedAt = new Date();
   private sinkCount = 0;
 
   constructor(config: TargetPostgresConfig, context: RunContext) {
@@ -48,7 +47,6 @@ export class TargetPostgres extends Target<TargetPostgresConfig, PostgresSink> {
         hardDelete: config.hardDelete,
         sanitizeNullTextCharacters: config.sanitizeNullTextCharacters,
         batchSizeRows: config.batchSizeRows,
-        runStartedAt: this.runStartedAt,
       },
       ++this.sinkCount,
     );

@@ -236,7 +236,7 @@ describe('processor against a real S3 server', () => {
     const input = singer(schema('customers', { customer_city: { type: 'string' } }), record('customers', { customer_city: 'x' }));
     const result = await runProcessor({ bucket, rules: { customers: { customer_cty: ['titlecase'] } } }, input);
     expect(result.exitCode).not.toBe(0);
-    expect(result.logs).toMatch(/ERROR stream "customers", column "customer_cty": rules name a column the stream's SCHEMA does not have/);
+    expect(result.logs).toMatch(/ERROR stream "customers", line 1, column "customer_cty": rules name a column the stream's SCHEMA does not have/);
     expect(await listKeys(client, bucket)).toEqual([]);
   });
 
