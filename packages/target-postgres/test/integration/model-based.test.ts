@@ -366,7 +366,7 @@ async function runCase(universe: Universe, commands: Iterable<fc.AsyncCommand<Mo
     await expectDatabase(schema, model.target.committed, 'at the end of input');
     if (features.has('reruns')) await rerunFromEveryState(universe, model.sent, transcript, schemas);
   } finally {
-    if (real.process.ended === undefined) await real.process.kill();
+    if (real.process.ended === undefined) await real.process.abort();
     for (const name of schemas) await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
   }
 }

@@ -96,6 +96,12 @@ export class TargetProcess {
     return this.exited;
   }
 
+  /** `kill -9` now, whatever is still on its way (cleanup after a failure). */
+  async abort(): Promise<Exit> {
+    this.child.kill('SIGKILL');
+    return this.exited;
+  }
+
   private notify(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
