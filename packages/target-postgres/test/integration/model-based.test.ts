@@ -38,10 +38,10 @@ import { connect, runTarget, uniqueSchema, writeConfig } from './helpers';
  */
 
 const features = featuresWithout(process.env.FUZZ_TARGET_WITHOUT);
-const runs = Number(process.env.FC_RUNS ?? 30);
+const runs = Number(process.env.FC_RUNS ?? 25);
 const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 0x7fffffff);
 const maxCommands = Number(process.env.FUZZ_TARGET_COMMANDS ?? 30);
-const budgetMs = Number(process.env.FUZZ_TARGET_BUDGET_S ?? (process.env.FC_RUNS === undefined ? 70 : 0)) * 1000;
+const budgetMs = Number(process.env.FUZZ_TARGET_BUDGET_S ?? (process.env.FC_RUNS === undefined ? 60 : 0)) * 1000;
 /** Nothing the target is waiting for takes this long; past it the target is stuck. */
 const STUCK_MS = 60_000;
 
