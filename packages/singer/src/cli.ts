@@ -6,12 +6,36 @@ import { aboutJson, aboutMarkdown, type ConnectorSpecInfo } from './about';
 import { type Catalog, toCatalog } from './catalog';
 import { loadConfig, type NormalizeContext, readJsonFile } from './config';
 import type { RunContext } from './context';
-import { SingerError } from './errors';
+import { ConfigError, SingerError } from './errors';
+import { stringifyExactJson } from './exact-json';
 import { type LogLevel, parseLogLevel, Redactor, StderrLogger } from './logging';
 import { readStateFile, type State } from './state';
 import type { Tap } from './tap';
 import type { Target } from './target';
 import { MessageWriter } from './writer';
+
+/** A state file given to `--merge-states`, read as `--state` reads one. */
+export interface StateFile {
+  readonly file: string;
+  readonly state: State;
+}
+
+/**
+ * What a tap that splits its streams into units of work tells the harness. Its executable then
+ * takes `--list-units` (prints `Tap.listUnits()`, one JSON object per line), `--unit ID` (sets
+ * the config key `configKey`, so a config file may name the unit as well) and, when
+ * `mergeStates` is given, `--merge-states FILE…`.
+ */
+export interface UnitsSpec {
+  /** The config key `--unit ID` sets, on top of the config files. */
+  readonly configKey: string;
+  /**
+   * `--merge-states FILE…`: combines the states of several units into the one state printed
+   * on stdout (one line). Needs no config. Throw `ConfigError` when the states do not go
+   * together.
+   */
+  mergeStates?(states: readonly StateFile[]): State;
+}
 
 /** What a connector tells the harness about itself. */
 export interface ConnectorSpec<C> extends ConnectorSpecInfo {
@@ -20,6 +44,8 @@ export interface ConnectorSpec<C> extends ConnectorSpecInfo {
    * say; say through `context.logger` what the config holds that has no effect.
    */
   normalize?(raw: Record<string, unknown>, context: NormalizeContext): C;
+  /** Set by taps that split their streams into units of work (see `UnitsSpec`). */
+  units?: UnitsSpec;
 }
 
 /** The process's faces, injectable so tests run connectors in-process. */
@@ -41,6 +67,9 @@ interface ParsedArgs {
   catalog?: string;
   properties?: string;
   discover: boolean;
+  listUnits: boolean;
+  unit?: string;
+  mergeStates?: string[];
   about: boolean;
   format: 'json' | 'markdown';
   logLevel?: string;
@@ -48,7 +77,7 @@ interface ParsedArgs {
   help: boolean;
 }
 
-function buildParser(kind: Kind, spec: ConnectorSpecInfo, argv: string[]) {
+function buildParser<C>(kind: Kind, spec: ConnectorSpec<C>, argv: string[]) {
   let parser = yargs(argv)
     .scriptName(spec.name)
     .usage(`$0 [options]\n\n${spec.description}`)
@@ -69,6 +98,18 @@ function buildParser(kind: Kind, spec: ConnectorSpecInfo, argv: string[]) {
       .option('catalog', { type: 'string', describe: 'catalog file selecting streams and properties' })
       .option('properties', { alias: 'p', type: 'string', describe: 'legacy alias of --catalog' })
       .option('discover', { alias: 'd', type: 'boolean', default: false, describe: 'print the catalog and exit' });
+    if (spec.units) {
+      parser = parser
+        .option('list-units', { type: 'boolean', default: false, describe: 'print the units of work, one JSON object per line, and exit' })
+        .option('unit', { type: 'string', describe: `sync only this unit (sets the config key "${spec.units.configKey}")` });
+      if (spec.units.mergeStates) {
+        parser = parser.option('merge-states', {
+          type: 'string',
+          array: true,
+          describe: 'print the one state that combines these units\' states, and exit',
+        });
+      }
+    }
   }
   return parser;
 }
@@ -115,8 +156,21 @@ export async function executeConnector<C>(
       return 0;
     }
 
+    if (kind === 'tap' && spec.units?.mergeStates && args.mergeStates !== undefined) {
+      if (args.mergeStates.length === 0) {
+        throw new ConfigError('--merge-states needs the state files to merge', { hint: 'Give every unit\'s last state file' });
+      }
+      const states: StateFile[] = [];
+      for (const file of args.mergeStates) states.push({ file, state: await readStateFile(file) });
+      await writeText(io.stdout, `${stringifyExactJson(spec.units.mergeStates(states))}\n`);
+      return 0;
+    }
+
+    const overrides: Record<string, unknown> = {};
+    if (kind === 'tap' && spec.units && args.unit !== undefined) overrides[spec.units.configKey] = args.unit;
     const config = await loadConfig<C>({
       paths: args.config,
+      overrides,
       schema: spec.configSchema,
       env: spec.env,
       environment: io.env,
@@ -140,7 +194,14 @@ export async function executeConnector<C>(
           ? toCatalog(await readJsonFile(catalogPath, 'catalog'), catalogPath)
           : undefined;
         const state: State = args.state ? await readStateFile(args.state) : {};
-        await tap.sync(catalog, state, writer);
+        if (spec.units && args.listUnits) {
+          for await (const unit of tap.listUnits(catalog, state)) {
+            const pending = writer.writeLine(stringifyExactJson(unit));
+            if (pending) await pending;
+          }
+        } else {
+          await tap.sync(catalog, state, writer);
+        }
       } finally {
         await tap.close();
       }

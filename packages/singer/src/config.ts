@@ -125,6 +125,8 @@ export interface NormalizeContext {
 export interface LoadConfigOptions<C> {
   /** Config files, merged left to right (later keys win). None: an empty config. */
   paths: string[];
+  /** Keys set on top of the files (from command-line flags such as `--unit`). */
+  overrides?: Record<string, unknown>;
   schema: JsonSchema;
   env?: EnvFallbacks;
   environment?: NodeJS.ProcessEnv;
@@ -190,6 +192,7 @@ export async function loadConfig<C = Record<string, unknown>>(options: LoadConfi
     }
     raw = { ...raw, ...(content as Record<string, unknown>) };
   }
+  raw = { ...raw, ...options.overrides };
   raw = applyEnvFallbacks(raw, options.schema, options.env ?? {}, options.environment ?? process.env);
   registerSecrets(raw, options.schema, options.redactor);
 

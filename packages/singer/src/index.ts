@@ -11,7 +11,7 @@ export {
   streamMetadata,
   toCatalog,
 } from './catalog';
-export type { ConnectorIo, ConnectorSpec } from './cli';
+export type { ConnectorIo, ConnectorSpec, StateFile, UnitsSpec } from './cli';
 export { executeConnector, runTap, runTarget } from './cli';
 export type { CsvConverter, ValueCoercer } from './coerce';
 export { compileCoercer, compileCsvConverter, readBoolean, readInteger, readNumber } from './coerce';

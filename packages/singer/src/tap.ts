@@ -1,5 +1,6 @@
 import { type Catalog, type CatalogEntry, isStreamSelected } from './catalog';
 import type { RunContext } from './context';
+import { ConfigError } from './errors';
 import { RecordCounter } from './metrics';
 import { type State, withBookmark } from './state';
 import type { Stream, StreamContext } from './stream';
@@ -57,6 +58,26 @@ export abstract class Tap<C = unknown> {
   }
 
   /**
+   * The state a sync starts from, given the one passed with `--state` (`{}` when none): check
+   * that it belongs to this run (a tap that splits streams into units refuses another unit's
+   * state here) and keep what the run needs. What it returns is the base of every STATE the
+   * sync writes. Default: the state as given.
+   */
+  protected prepareState(state: State, _catalog: Catalog | undefined): State | Promise<State> {
+    return state;
+  }
+
+  /**
+   * The units of work (`--list-units`, offered when the connector's spec declares `units`):
+   * one plain object per unit, each printed as one JSON line, in a stable order. Taps that
+   * declare units override it; the default says there are none.
+   */
+   
+  async *listUnits(_catalog: Catalog | undefined, _state: State): AsyncIterable<object> {
+    throw new ConfigError('this tap does not split its streams into units of work', { hint: 'Run it without --list-units' });
+  }
+
+  /**
    * Called once after a sync or discovery, whether it succeeded, failed or was interrupted:
    * remove temporary files, close clients. Default: nothing.
    */
@@ -65,8 +86,8 @@ export abstract class Tap<C = unknown> {
   /** Runs a whole sync. Not meant to be overridden: it is what makes STATE trustworthy. */
   async sync(catalog: Catalog | undefined, initialState: State, writer: MessageWriter): Promise<void> {
     const { logger, signal } = this.context;
-    let state = initialState;
-    const entries = await this.entriesToSync(catalog, initialState);
+    let state = await this.prepareState(initialState, catalog);
+    const entries = await this.entriesToSync(catalog, state);
     for (const [stream, bookmark] of this.carriedBookmarks) state = withBookmark(state, stream, bookmark);
     const clock = new Clock();
     for (const entry of entries) {

@@ -20,6 +20,11 @@ export interface DatasetFile {
   /** Bytes as stored (compressed size inside a zip), when known. */
   readonly storedBytes: number | undefined;
   /**
+   * The file's size as the archive lists it: uncompressed inside a zip (of the `.gz`/`.zip`
+   * wrapper for a nested one), the file's size in a folder.
+   */
+  readonly bytes?: number;
+  /**
    * What identifies the file's content without reading it (a zip entry's CRC-32 and size),
    * when the storage says; two versions with the same fingerprint hold the same bytes.
    */
@@ -73,6 +78,7 @@ export async function openArchive(path: string, options: OpenArchiveOptions = {}
         name: stripWrapper(name),
         location: path,
         storedBytes: info.size,
+        bytes: info.size,
         open: async () => {
           const raw = createReadStream(path);
           return gzipped ? gunzipOf(raw) : raw;
@@ -181,7 +187,14 @@ function zipEntryFile(zip: yauzl.ZipFile, entry: yauzl.Entry, archivePath: strin
   // The entry's CRC-32 and size (of the wrapper's bytes for a nested .gz/.zip, which decide
   // the content all the same).
   const fingerprint = `crc32:${entry.crc32.toString(16).padStart(8, '0')}:${entry.uncompressedSize}`;
-  return { name: stripWrapper(entry.fileName), location, storedBytes: entry.compressedSize, fingerprint, open };
+  return {
+    name: stripWrapper(entry.fileName),
+    location,
+    storedBytes: entry.compressedSize,
+    bytes: entry.uncompressedSize,
+    fingerprint,
+    open,
+  };
 }
 
 /** The one CSV inside a zip that wraps a single file (`train.csv.zip`), closing the zip after it. */
@@ -218,7 +231,7 @@ async function openFolder(root: string): Promise<DatasetArchive> {
     let open: () => Promise<Readable> = async () => createReadStream(full);
     if (lower.endsWith('.csv.gz')) open = async () => gunzipOf(createReadStream(full));
     if (lower.endsWith('.csv.zip')) open = async () => openSingleCsvOfZip(full, full);
-    files.push({ name: stripWrapper(name), location: full, storedBytes: size, open });
+    files.push({ name: stripWrapper(name), location: full, storedBytes: size, bytes: size, open });
   }
   files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { files, close: async () => undefined };

@@ -23,6 +23,8 @@ export interface TapKaggleConfig {
   readonly maxRetries: number;
   /** Rows between resumable STATE messages inside a file; 0: only at the end of each file. */
   readonly stateIntervalRows: number;
+  /** The one file to emit (`unit`, or `--unit`): one of the selected files; undefined: all of them. */
+  readonly unit: string | undefined;
 }
 
 const DATASET_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*(/versions/[1-9][0-9]*)?$';
@@ -85,6 +87,11 @@ export const configSchema: JsonSchema = {
       default: 100000,
       description: 'Rows between resumable STATE messages within a file (0: only after each file)',
     },
+    unit: {
+      type: 'string',
+      minLength: 1,
+      description: 'Emit only this file (a unit --list-units prints; the same as --unit); its state keeps only its bookmark',
+    },
   },
 };
 
@@ -132,6 +139,7 @@ export function normalizeConfig(raw: Record<string, unknown>): TapKaggleConfig {
     keyProperties: (raw.key_properties as Record<string, string[]> | undefined) ?? {},
     maxRetries: (raw.max_retries as number | undefined) ?? 5,
     stateIntervalRows: (raw.state_interval_rows as number | undefined) ?? 100_000,
+    unit: optionalString(raw.unit),
   };
 }
 

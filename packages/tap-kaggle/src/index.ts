@@ -12,6 +12,7 @@ export type { FileChoice, Selection, SelectionConfig } from './file-selection';
 export { defaultStreamName, selectFiles, streamNameOf } from './file-selection';
 export type { ApiFlavor, DatasetInfo, DatasetRef, DownloadRequest, DownloadResult, KaggleClientOptions, RetryPolicy } from './kaggle-client';
 export { DEFAULT_BASE_URLS, DEFAULT_RETRY, KaggleClient } from './kaggle-client';
+export { mergeFileStates } from './merge-states';
 export { spec } from './spec';
-export type { TapKaggleOptions } from './tap';
+export type { KaggleUnitListing, TapKaggleOptions } from './tap';
 export { FILE_METADATA_KEY, TapKaggle } from './tap';

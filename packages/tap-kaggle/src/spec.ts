@@ -1,6 +1,7 @@
 import type { ConnectorSpec } from '@singer-ts/singer';
 
 import { configSchema, normalizeConfig, type TapKaggleConfig } from './config';
+import { mergeFileStates } from './merge-states';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -17,4 +18,5 @@ export const spec: ConnectorSpec<TapKaggleConfig> = {
   capabilities: ['catalog', 'discover', 'state', 'about'],
   configSchema,
   normalize: normalizeConfig,
+  units: { configKey: 'unit', mergeStates: mergeFileStates },
 };

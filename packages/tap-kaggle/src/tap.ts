@@ -5,6 +5,7 @@ import {
   type Catalog,
   type CatalogEntry,
   ConfigError,
+  isStreamSelected,
   openCsv,
   type RunContext,
   SchemaInferrer,
@@ -20,10 +21,18 @@ import type { TapKaggleConfig } from './config';
 import type { CredentialSources } from './credentials';
 import { type CsvFileSource, CsvFileStream, type KaggleBookmark, parseBookmark } from './csv-file-stream';
 import { DatasetSource } from './dataset-source';
-import { type FileChoice, selectFiles } from './file-selection';
+import { type FileChoice, selectFiles, streamNameOf } from './file-selection';
 
 /** Stream-level catalog metadata naming the dataset file a stream reads. */
 export const FILE_METADATA_KEY = 'kaggle-file';
+
+/** One line of `--list-units`: a selected file of the dataset. */
+export interface KaggleUnitListing {
+  unit: string;
+  stream: string;
+  /** The file's size as the archive lists it (uncompressed inside a zip). */
+  bytes: number;
+}
 
 export interface TapKaggleOptions {
   /** Where credentials are looked for (default: the process environment and home folder). */
@@ -103,6 +112,53 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
    * would read. Without a catalog, state alone decides: if every bookmark of this dataset is
    * complete at the current version for the same selection, nothing is downloaded.
    */
+  /** A unit's run keeps only its file's bookmark, so that units' states never overlap. */
+  protected override prepareState(state: State, catalog: Catalog | undefined): State {
+    const unit = this.config.unit;
+    if (unit === undefined) return state;
+    const stream = this.unitStream(unit, catalog);
+    const bookmark = state.bookmarks?.[stream];
+    return bookmark === undefined ? {} : { bookmarks: { [stream]: bookmark } };
+  }
+
+  /** The stream a unit's file is emitted as: its catalog entry's, else its name by `stream_names`. */
+  private unitStream(unit: string, catalog: Catalog | undefined): string {
+    const entry = catalog?.streams.find((e) => streamMetadata(e)[FILE_METADATA_KEY] === unit);
+    return entry?.tap_stream_id ?? streamNameOf(unit, this.config.streamNames);
+  }
+
+  /** Whether a catalog entry reads the unit's file: by its `kaggle-file`, else by stream name. */
+  private readsUnit(entry: CatalogEntry, unit: string): boolean {
+    const file = streamMetadata(entry)[FILE_METADATA_KEY];
+    if (typeof file === 'string') return file === unit;
+    const stream = streamNameOf(unit, this.config.streamNames);
+    return entry.tap_stream_id === stream || entry.stream === stream;
+  }
+
+  /**
+   * `--list-units`: each selected file (by `files`, and by the catalog when one is given) with
+   * its stream and size, from the archive's listing (downloading it as a sync would), in file
+   * name order. With `--unit`, that file alone.
+   */
+  override async *listUnits(catalog: Catalog | undefined): AsyncIterable<KaggleUnitListing> {
+    const archive = await this.source.open();
+    let choices = [...(await this.choices(archive))];
+    if (catalog !== undefined) {
+      const selected = catalog.streams.filter(isStreamSelected);
+      choices = choices.filter((choice) =>
+        selected.some((entry) => {
+          const file = streamMetadata(entry)[FILE_METADATA_KEY];
+          return typeof file === 'string' ? file === choice.file : entry.tap_stream_id === choice.stream || entry.stream === choice.stream;
+        }),
+      );
+    }
+    choices.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    for (const choice of choices) {
+      const file = findFile(archive, choice.file);
+      yield { unit: choice.file, stream: choice.stream, bytes: file.bytes ?? file.storedBytes ?? 0 };
+    }
+  }
+
   protected override async entriesToSync(catalog: Catalog | undefined, state: State): Promise<CatalogEntry[]> {
     const { logger } = this.context;
     this.syncing = true;
@@ -112,7 +168,7 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
     const version = await this.source.resolveVersion();
     if (version === undefined) {
       if (this.source.isLocal) logger.info(`no "dataset_version" for ${this.config.archivePath}: emitting every selected file`);
-      return super.entriesToSync(catalog, state);
+      return this.narrowToUnit(await super.entriesToSync(catalog, state), catalog);
     }
     const bookmarks = Object.entries(state.bookmarks ?? {})
       .map(([stream, value]) => ({ stream, bookmark: parseBookmark(value) }))
@@ -133,7 +189,7 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
       logger.info(`${unchanged}: nothing to download or emit`);
       return [];
     }
-    const entries = await super.entriesToSync(catalog, state);
+    const entries = this.narrowToUnit(await super.entriesToSync(catalog, state), catalog);
     const kept: CatalogEntry[] = [];
     for (const entry of entries) {
       const file = streamMetadata(entry)[FILE_METADATA_KEY];
@@ -157,6 +213,20 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
     return kept;
   }
 
+  /** A unit's run syncs only the catalog entry of its file. */
+  private narrowToUnit(entries: CatalogEntry[], catalog: Catalog | undefined): CatalogEntry[] {
+    const unit = this.config.unit;
+    if (unit === undefined || catalog === undefined) return entries;
+    const mine = entries.filter((entry) => this.readsUnit(entry, unit));
+    if (mine.length === 0) {
+      throw new ConfigError(`the catalog does not select a stream reading file ${JSON.stringify(unit)}, the unit to emit`, {
+        code: 'CATALOG_INVALID',
+        hint: 'Select its stream in the catalog (run --discover again), or emit another unit',
+      });
+    }
+    return mine;
+  }
+
   /** Whether a file emitted whole earlier has the same content fingerprint in the archive now. */
   private async isUnchangedFile(entry: CatalogEntry, previous: KaggleBookmark): Promise<boolean> {
     if (!previous.done || previous.fingerprint === undefined) return false;
@@ -175,7 +245,18 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
       if (selection.choices.length === 0) {
         this.context.logger.warn(`no file of ${this.config.dataset.ref} is selected (it has ${archive.files.length} files)`);
       }
-      return selection.choices;
+      const unit = this.config.unit;
+      if (unit === undefined) return selection.choices;
+      // A unit is one of the selected files: as if `files` named it alone.
+      const chosen = selection.choices.filter((choice) => choice.file === unit);
+      if (chosen.length === 0) {
+        throw new ConfigError(`unit ${JSON.stringify(unit)} is not a file of dataset ${this.config.dataset.ref} that the config selects`, {
+          code: 'UNIT_UNKNOWN',
+          column: 'unit',
+          hint: `Run --list-units for the units; the selected files are: ${selection.choices.map((c) => c.file).join(', ') || 'none'}`,
+        });
+      }
+      return chosen;
     })();
     return this.choicesPromise;
   }

@@ -1,5 +1,7 @@
 import { ConfigError, type JsonSchema } from '@singer-ts/singer';
 
+import { findUnit, NO_SPLIT, parseSplit, type Unit, type UnitSplit } from './units';
+
 /** One configured table: the objects under a prefix whose keys match a pattern, read as one stream. */
 export interface TableSpec {
   /** The stream name. */
@@ -27,6 +29,10 @@ export interface TapMinioCsvConfig {
   /** Rows sampled per table for discovery. */
   readonly sampleSize: number;
   readonly tables: readonly TableSpec[];
+  /** How each table's objects split into units of work (`unit_split`; default none). */
+  readonly unitSplit: UnitSplit;
+  /** The one unit to sync (`unit`, or `--unit`); undefined: every selected table whole. */
+  readonly unit: Unit | undefined;
 }
 
 export const DEFAULT_SAMPLE_SIZE = 1000;
@@ -92,6 +98,17 @@ export const CONFIG_SCHEMA: JsonSchema = {
       type: 'integer',
       minimum: 1,
       description: `Rows sampled per table for discovery (default ${DEFAULT_SAMPLE_SIZE}).`,
+    },
+    unit_split: {
+      type: 'string',
+      pattern: '^\\s*(none|prefix:[1-9][0-9]*|hash:[1-9][0-9]*)\\s*$',
+      description:
+        'Units of work per table: "prefix:N" (the first N key levels after search_prefix) or "hash:N" (FNV-1a of the key modulo N); default none.',
+    },
+    unit: {
+      type: 'string',
+      minLength: 1,
+      description: 'Sync only this unit (an id --list-units prints); the same as --unit.',
     },
   },
 };
@@ -253,9 +270,17 @@ export function normalizeConfig(raw: Record<string, unknown>): TapMinioCsvConfig
     problems.push('sample_size must be a positive integer');
   }
   if (typeof raw.bucket !== 'string' || raw.bucket === '') problems.push('bucket is required');
+  let unitSplit: UnitSplit = NO_SPLIT;
+  if (raw.unit_split !== undefined && raw.unit_split !== null) {
+    const parsed = typeof raw.unit_split === 'string' ? parseSplit(raw.unit_split) : undefined;
+    if (parsed === undefined) problems.push('unit_split must be "prefix:N" or "hash:N" with N ≥ 1');
+    else unitSplit = parsed;
+  }
   if (problems.length > 0) {
     throw new ConfigError(`invalid config: ${problems.join('; ')}`, { problems });
   }
+  // After the tables are known good: the unit names one of them.
+  const unit = typeof raw.unit === 'string' && raw.unit !== '' ? findUnit(raw.unit, tables, unitSplit) : undefined;
   return Object.freeze({
     bucket: raw.bucket as string,
     endpointUrl: optionalString(raw.endpoint_url),
@@ -266,5 +291,7 @@ export function normalizeConfig(raw: Record<string, unknown>): TapMinioCsvConfig
     startDate,
     sampleSize: sampleSize as number,
     tables: Object.freeze(tables),
+    unitSplit,
+    unit,
   });
 }

@@ -9,13 +9,17 @@ import {
   parseBookmark,
   planSync,
   toBookmarkValue,
+  withoutEarlier,
 } from './object-lister';
 import type { ObjectStore } from './object-store';
+import { formatSplit, type Unit } from './units';
 
 export interface CsvObjectStreamOptions {
   readonly table: TableSpec;
   readonly store: ObjectStore;
   readonly startDate?: Date | undefined;
+  /** Read only this unit of the table (default: the whole table). */
+  readonly unit?: Unit | undefined;
 }
 
 /**
@@ -27,6 +31,7 @@ export class CsvObjectStream extends Stream {
   private readonly table: TableSpec;
   private readonly store: ObjectStore;
   private readonly startDate: Date | undefined;
+  private readonly unit: Unit | undefined;
   /** Columns already warned about, so a thousand objects give one warning per column. */
   private readonly reportedUnknown = new Set<string>();
 
@@ -35,14 +40,22 @@ export class CsvObjectStream extends Stream {
     this.table = options.table;
     this.store = options.store;
     this.startDate = options.startDate;
+    this.unit = options.unit;
   }
 
   override async *getRecords(context: StreamContext): AsyncIterable<Record<string, unknown>> {
     const { logger, signal } = context;
-    let bookmark: Bookmark | undefined = parseBookmark(context.bookmark, this.name);
-    const plan = await planSync(this.store, this.table, { startDate: this.startDate, bookmark, signal });
-    const since = bookmark ? ` after ${formatInstant(bookmark.modifiedSince)}` : '';
-    logger.info(`${plan.objects.length} object(s) to read${since} under ${this.store.describe(this.table.searchPrefix)}`);
+    let bookmark: Bookmark | undefined = parseBookmark(context.bookmark, this.table);
+    const unit = this.unit;
+    const plan = await planSync(this.store, this.table, { startDate: this.startDate, bookmark, unit, signal });
+    const since = bookmark?.modifiedSince ? ` after ${formatInstant(bookmark.modifiedSince)}` : '';
+    const where =
+      unit && unit.split.kind !== 'none' ? `in unit ${unit.id}` : `under ${this.store.describe(this.table.searchPrefix)}`;
+    logger.info(`${plan.toRead} object(s) to read${since} ${where}`);
+    const skipped = plan.objects.length - plan.toRead;
+    if (skipped > 0 && bookmark?.earlier) {
+      logger.info(`${skipped} object(s) read under the earlier split ${formatSplit(bookmark.earlier.split)} are passed over`);
+    }
     if (plan.deferred > 0) {
       logger.info(
         `${plan.deferred} object(s) modified at or after ${formatInstant(plan.cutoff)} (this sync's start) are left for the next sync`,
@@ -50,8 +63,15 @@ export class CsvObjectStream extends Stream {
     }
     const knownColumns = new Set(Object.keys(this.entry.schema.properties ?? {}));
     const properties = this.schema.properties ?? {};
+    // Whether the bookmark moved since the last STATE (by objects passed over, not read).
+    let unsaved = false;
     for (const ref of plan.objects) {
       signal.throwIfAborted();
+      if (ref.alreadyRead) {
+        bookmark = advanceBookmark(bookmark, ref);
+        unsaved = true;
+        continue;
+      }
       const file = this.store.describe(ref.key);
       if (ref.size === 0) {
         logger.info(`${file} is empty (0 bytes): skipped`);
@@ -89,6 +109,13 @@ export class CsvObjectStream extends Stream {
       }
       bookmark = advanceBookmark(bookmark, ref);
       await context.setBookmark(toBookmarkValue(bookmark));
+      unsaved = false;
     }
+    if (bookmark?.earlier !== undefined && plan.earlierSettled) {
+      logger.info(`every object read under the earlier split ${formatSplit(bookmark.earlier.split)} is behind the bookmark now: its bookmarks are dropped`);
+      bookmark = withoutEarlier(bookmark);
+      unsaved = true;
+    }
+    if (unsaved && bookmark !== undefined) await context.setBookmark(toBookmarkValue(bookmark));
   }
 }

@@ -23,17 +23,21 @@ export {
 } from './csv-records';
 export type { DiscoverOptions } from './discovery';
 export { discoverTable } from './discovery';
-export type { Bookmark, BookmarkValue, ObjectFilter, PlanOptions, SyncPlan } from './object-lister';
+export { mergeUnitStates } from './merge-states';
+export type { Bookmark, BookmarkValue, EarlierSplit, ObjectFilter, PlannedObject, PlanOptions, SyncPlan } from './object-lister';
 export {
   advanceBookmark,
   compareObjects,
   formatInstant,
+  isCovered,
   isRead,
+  isReadEarlier,
   isWanted,
   listTableObjects,
   parseBookmark,
   planSync,
   toBookmarkValue,
+  withoutEarlier,
 } from './object-lister';
 export type { ObjectRef, ObjectStore } from './object-store';
 export { toWholeSecond } from './object-store';
@@ -41,4 +45,19 @@ export { createS3Client, MAX_ATTEMPTS } from './s3-client';
 export type { S3ObjectStoreOptions } from './s3-object-store';
 export { S3ObjectStore, toSourceError } from './s3-object-store';
 export { spec } from './spec';
+export type { UnitListing } from './tap';
 export { TapMinioCsv } from './tap';
+export type { Unit, UnitRecord, UnitSplit } from './units';
+export {
+  findUnit,
+  fnv1a32,
+  formatSplit,
+  keyLevels,
+  NO_SPLIT,
+  parseSplit,
+  parseUnitRecord,
+  shardOf,
+  toUnitRecord,
+  unitIdOf,
+  wholeTableUnit,
+} from './units';

@@ -1,6 +1,7 @@
 import type { ConnectorSpec } from '@singer-ts/singer';
 
 import { CONFIG_ENV, CONFIG_SCHEMA, normalizeConfig, type TapMinioCsvConfig } from './config';
+import { mergeUnitStates } from './merge-states';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -14,4 +15,5 @@ export const spec: ConnectorSpec<TapMinioCsvConfig> = {
   configSchema: CONFIG_SCHEMA,
   env: CONFIG_ENV,
   normalize: normalizeConfig,
+  units: { configKey: 'unit', mergeStates: mergeUnitStates },
 };

@@ -53,5 +53,15 @@ describe('the README', () => {
       'STATE',
       'STATE',
     ]);
+    const units = (await readFile(join(dir, 'units.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as unknown);
+    expect(units).toEqual([
+      { unit: 'olist_customers_dataset.csv', stream: 'customers', bytes: 352 },
+      { unit: 'olist_orders_dataset.csv', stream: 'orders', bytes: 303 },
+    ]);
+    const readme = await readFile(join(PACKAGE_DIR, 'README.md'), 'utf8');
+    expect(readme).toContain(JSON.stringify(units[0]));
+    const unit = (await readFile(join(dir, 'unit.singer'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { type: string; stream?: string; value?: unknown });
+    expect(new Set(unit.filter((m) => m.type === 'RECORD').map((m) => m.stream))).toEqual(new Set(['orders']));
+    expect(Object.keys((unit[unit.length - 1]?.value as { bookmarks: object }).bookmarks)).toEqual(['orders']);
   });
 });

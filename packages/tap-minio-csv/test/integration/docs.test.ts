@@ -65,7 +65,7 @@ describe('the README', () => {
 
     const blocks = [...readme().matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
     const commands = blocks.flatMap((block) => block.split('\n')).filter((line) => line.startsWith('tap-minio-csv '));
-    expect(commands).toHaveLength(2);
+    expect(commands).toHaveLength(4);
     const env = {
       PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}`,
       HOME: dir,
@@ -91,6 +91,21 @@ describe('the README', () => {
       '01151',
     ]);
     expect(messages[messages.length - 1]?.type).toBe('STATE');
+
+    // The units example: the listing, then one unit's sync.
+    const units = (await readFile(join(dir, 'units.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as unknown);
+    expect(units).toEqual([
+      { unit: 'orders:prefix:2024/01', table: 'orders', objects: 1, bytes: 276 },
+      { unit: 'orders:prefix:2024/02', table: 'orders', objects: 1, bytes: expect.any(Number) },
+      { unit: 'customers:prefix:', table: 'customers', objects: 1, bytes: expect.any(Number) },
+    ]);
+    expect(readme()).toContain(JSON.stringify(units[0]));
+    const unit = (await readFile(join(dir, 'unit.singer'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; record?: Record<string, unknown>; value?: Record<string, unknown> });
+    expect(new Set(unit.filter((m) => m.type === 'RECORD').map((m) => m.record?._sdc_source_file))).toEqual(new Set(['orders/2024/01/orders.csv']));
+    expect(unit[unit.length - 1]?.value?.unit).toEqual({ id: 'orders:prefix:2024/01', table: 'orders', split: 'prefix:2' });
   });
 
   it('documents every config key and every table key', () => {

@@ -145,6 +145,8 @@ export interface TapRun {
   legacyFlag?: boolean;
   state?: unknown;
   discover?: boolean;
+  /** More arguments (`--unit ID`, `--list-units`, `--merge-states FILE…`). */
+  args?: string[];
   /** Wraps the S3 store the tap would use. */
   store?: (config: TapMinioCsvConfig, s3: ObjectStore) => ObjectStore;
 }
@@ -170,6 +172,7 @@ export async function runTap(run: TapRun): Promise<TapRunResult> {
     args.push('-s', path);
   }
   if (run.discover) args.push('--discover');
+  args.push(...(run.args ?? []));
   try {
     return await runTapInProcess(
       spec,
