@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 
 import { parse } from 'yaml';
@@ -9,7 +10,9 @@ const read = (name: string): string => readFileSync(join(REPO, name), 'utf8');
 
 type Service = Record<string, unknown> & {
   image?: string;
+  entrypoint?: string[];
   command?: string[];
+  profiles?: string[];
   environment?: Record<string, string>;
   ports?: string[];
   healthcheck?: { test: string[]; interval?: string; retries?: number };
@@ -66,6 +69,8 @@ const SPEC_SERVICE_KEYS = [
   'depends_on',
   'restart',
   'init',
+  'entrypoint',
+  'profiles',
 ];
 const RUNNER_ENV = [
   'KAGGLE_USERNAME',
@@ -95,8 +100,15 @@ describe('docker-compose.yml', () => {
     expect(interpolations.filter((i) => !i.hasDefault)).toEqual([]);
   });
 
+  it('starts MinIO, PostgreSQL and the pipeline on `up`, and the scale-out services only when asked', () => {
+    expect(Object.keys(services).sort()).toEqual(['minio', 'pipeline', 'pipeline-unit', 'plan', 'postgres']);
+    const byDefault = Object.keys(services).filter((name) => services[name]!.profiles === undefined);
+    expect(byDefault.sort()).toEqual(['minio', 'pipeline', 'postgres']);
+    expect(services.plan!.profiles).toEqual(['units']);
+    expect(services['pipeline-unit']!.profiles).toEqual(['units']);
+  });
+
   it('runs MinIO with its API on 9000, its console on 9001 and a healthcheck the image can run', () => {
-    expect(Object.keys(services).sort()).toEqual(['minio', 'pipeline', 'postgres']);
     const minio = services.minio!;
     expect(withDefaults(minio.image ?? '')).toMatch(/^minio\/minio:RELEASE\./);
     expect(minio.command).toEqual(['server', '/data', '--console-address', ':9001']);
@@ -149,15 +161,112 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('is accepted by `docker-compose config` where that tool is installed', () => {
+  it('plans and runs single units from the same image, settings and servers as the pipeline', () => {
+    for (const name of ['plan', 'pipeline-unit']) {
+      const service = services[name]!;
+      expect({ name, build: service.build }).toEqual({ name, build: services.pipeline!.build });
+      expect({ name, env: env(name) }).toEqual({ name, env: env('pipeline') });
+      expect({ name, depends_on: service.depends_on }).toEqual({ name, depends_on: services.pipeline!.depends_on });
+      expect(service.restart).toBe('no');
+      expect(service.init).toBe(true);
+      expect(service.ports).toBeUndefined();
+      // No volume: a unit's state is in MinIO, so the containers share nothing on the host.
+      expect(service.volumes).toBeUndefined();
+    }
+    // `docker compose run --rm plan --stage 2` and `… pipeline-unit --stage 2 --index 3`
+    // replace the command and keep the entrypoint.
+    expect(services.plan!.entrypoint).toEqual(['node', 'scripts/devkit/dist/plan-units.js']);
+    expect(services.plan!.command).toEqual(['--stage', '1']);
+    expect(services['pipeline-unit']!.entrypoint).toEqual(['node', 'scripts/devkit/dist/run-unit.js', '--state-backend', 's3://olist/state']);
+    expect(services['pipeline-unit']!.command).toEqual(['--stage', '1', '--index', '0']);
+    // The state's bucket is the data bucket, which run-units.sh creates before stage 1.
+    const bucket = (JSON.parse(read('singer-config/tap-minio-csv.json')) as { bucket: string }).bucket;
+    expect(services['pipeline-unit']!.entrypoint![3]).toBe(`s3://${bucket}/state`);
+    expect(read('deploy/compose/run-units.sh')).toContain(`mc mb --ignore-existing pipeline/${bucket}`);
+  });
+
+  it.each([[[]], [['--profile', 'units']]])('is accepted by `docker-compose %s config` where that tool is installed', (profile) => {
     const binary = findOnPath('docker-compose');
     if (!binary) return; // The static checks above stand in for it.
-    const result = spawnSync(binary, ['--file', join(REPO, 'docker-compose.yml'), 'config', '--quiet'], {
+    const result = spawnSync(binary, ['--file', join(REPO, 'docker-compose.yml'), ...profile, 'config', '--quiet'], {
       cwd: REPO,
       encoding: 'utf8',
       timeout: 60_000,
     });
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+});
+
+describe('deploy/compose/run-units.sh', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'run-units-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /**
+   * Runs the script against a compose command that records its calls: `run … plan` prints the
+   * given number of unit lines (and a log line on stderr), `run … pipeline-unit` waits a little
+   * (so that units overlap) and fails for the index in FAIL_INDEX.
+   */
+  function run(args: string[], opts: { units: number; env?: Record<string, string> }) {
+    const log = join(dir, 'calls');
+    const compose = join(dir, 'compose');
+    writeFileSync(
+      compose,
+      `#!/bin/sh
+case "$*" in
+  *" plan "*) echo "$*" >> "${log}"; echo 'INFO planning' >&2; i=0; while [ $i -lt ${opts.units} ]; do echo "{\\"unit\\":\\"u$i\\"}"; i=$((i+1)); done ;;
+  *" pipeline-unit "*) echo "start $*" >> "${log}"; sleep 0.2; echo "end $*" >> "${log}"; [ "$9" != "\${FAIL_INDEX:-none}" ] ;;
+  *) echo "$*" >> "${log}" ;;
+esac
+`,
+    );
+    chmodSync(compose, 0o755);
+    const result = spawnSync('sh', [join(REPO, 'deploy/compose/run-units.sh'), ...args], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, COMPOSE: compose, ...opts.env },
+      timeout: 60_000,
+    });
+    return { ...result, calls: readFileSync(log, 'utf8').trim().split('\n') };
+  }
+
+  it('plans each stage and runs every unit once, in its own container, at most PARALLEL at a time', () => {
+    const { status, stderr, calls } = run([], { units: 5, env: { PARALLEL: '2' } });
+    expect({ status, stderr }).toEqual({ status: 0, stderr: expect.stringContaining('stage 2: done') });
+    const unit = (stage: number, i: number) => `run --rm --no-deps -T pipeline-unit --stage ${stage} --index ${i}`;
+    for (const stage of [1, 2]) {
+      const started = calls.filter((c) => c.startsWith('start ') && c.includes(`--stage ${stage} `)).map((c) => c.slice(6));
+      expect(started.sort()).toEqual([0, 1, 2, 3, 4].map((i) => unit(stage, i)));
+    }
+    // Planned first, the bucket made before stage 1's units, stage 2 planned after stage 1 ended.
+    expect(calls[0]).toBe('run --rm -T plan --stage 1');
+    expect(calls[1]).toMatch(/^exec -T minio sh -c mc alias set .* && mc mb --ignore-existing pipeline\/olist$/);
+    const plan2 = calls.indexOf('run --rm -T plan --stage 2');
+    expect(calls.slice(0, plan2).filter((c) => c.startsWith('end '))).toHaveLength(5);
+    // Never more than PARALLEL containers at once.
+    let running = 0;
+    let most = 0;
+    for (const call of calls) {
+      if (call.startsWith('start ')) most = Math.max(most, ++running);
+      if (call.startsWith('end ')) running -= 1;
+    }
+    expect(most).toBe(2);
+  });
+
+  it('stops before stage 2 when a unit of stage 1 fails, after the other units ended', () => {
+    const { status, stderr, calls } = run([], { units: 3, env: { PARALLEL: '3', FAIL_INDEX: '1' } });
+    expect(status).toBe(1);
+    expect(stderr).toContain('stage 1: a unit failed');
+    expect(calls.filter((c) => c.startsWith('end '))).toHaveLength(3);
+    expect(calls).not.toContain('run --rm -T plan --stage 2');
+  });
+
+  it('runs nothing for a stage without units, and only the stages asked for', () => {
+    const { status, stderr, calls } = run(['2'], { units: 0 });
+    expect(status).toBe(0);
+    expect(stderr).toContain('stage 2: no units');
+    expect(calls).toEqual(['run --rm -T plan --stage 2']);
   });
 });
 
