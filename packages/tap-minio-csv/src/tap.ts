@@ -40,6 +40,7 @@ export class TapMinioCsv extends Tap<TapMinioCsvConfig> {
       table: this.tableOf(entry),
       store: this.store,
       startDate: this.config.startDate,
+      sampleSize: this.config.sampleSize,
     });
   }
 
