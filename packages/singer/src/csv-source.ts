@@ -1,22 +1,23 @@
 /**
  * CSV reading with PostgreSQL `COPY … CSV` semantics and physical line numbers, for the CSV taps.
  *
- * Rules (see CONTRACT, tap-minio-csv):
+ * Rules (see CONTRACT, tap-minio-csv): COPY's, so a file means the same here as to `psql \copy`:
  * - line 1 is the header; a header with an empty or duplicate name is `CSV_BAD_HEADER`;
  * - an unquoted empty field is `null`, a quoted empty field (`""`) is the empty string;
  * - a UTF-8 BOM is dropped; bytes that are not UTF-8 are an error (COPY rejects them too);
- * - records end at CRLF, LF or CR; quoted fields may hold any of them;
+ * - a quote opens a quoted section anywhere in a field, and text may follow a closing quote:
+ *   the field is the pieces joined (`1, "x"` gives ` x`); quoted sections may hold delimiters
+ *   and line breaks; a quote never closed is `CSV_INVALID`;
+ * - the first line's ending (LF, CRLF or CR) is the file's; another one outside quotes later
+ *   is `CSV_INVALID`, on the line COPY names;
  * - a blank line is skipped (COPY would read a one-field row: a deliberate difference);
  * - a row with more or fewer fields than the header is `CSV_RAGGED_ROW`;
- * - quoting must be RFC 4180 strict: a quote inside an unquoted field, or anything but the
- *   delimiter or a line end after a closing quote, is `CSV_INVALID`. COPY would splice such
- *   quoted sections together; a stray quote almost always means a broken file, and guessing
- *   would change the data silently.
  * - gzip input (magic bytes 1f 8b) is gunzipped transparently. No UTF-8 text can start with
  *   those bytes (0x8b is a continuation byte), so detection never misreads a CSV.
  *
- * Each row carries the physical line where it starts: the header is line 1, blank lines count,
- * and a quoted line break (CRLF counting once) makes a record span several lines.
+ * Each row carries the line where it starts: the header is line 1, blank lines count, and a
+ * quoted line break (of the file's line ending) makes a record span several lines. Errors name
+ * the line COPY names: where the problem is found, the last line of a record for a ragged one.
  *
  * The bytes are checked and decoded here; `csv-tokenizer.ts` splits the text into records.
  */
@@ -74,6 +75,8 @@ export interface CsvFile {
 const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
 const QUOTING_HINT =
   'Quote fields holding quotes, delimiters or line breaks, and double the quotes inside them';
+const LINE_ENDING_HINT =
+  'Use one line ending throughout the file, as COPY requires, and quote fields holding line breaks';
 const BOM = 0xfeff;
 
 /**
@@ -275,7 +278,7 @@ class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
     if (error instanceof NotUtf8Error) {
       return new RecordError(`the bytes at offset ${error.offset} are not valid UTF-8`, {
         code: 'CSV_INVALID',
-        ...this.where(this.tokenizer.currentLine),
+        ...this.where(this.tokenizer.lineAtEnd),
         hint: 'Save the file as UTF-8',
       });
     }
@@ -297,10 +300,13 @@ class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
   private describe(error: CsvSyntaxError): RecordError {
     const where = this.where(error.line);
     const column = error.field === undefined ? undefined : this.header[error.field];
+    // A record spanning lines is found at fault on its last one, as COPY reports it.
+    const record = error.recordLine === error.line ? '' : ` (its record starts on line ${error.recordLine})`;
+    const ending = this.tokenizer.lineEnding ?? 'LF';
     switch (error.problem) {
       case 'RAGGED_ROW':
         return new RecordError(
-          `the row has ${error.fieldCount ?? 0} fields but the header has ${this.header.length}`,
+          `the row has ${error.fieldCount ?? 0} fields but the header has ${this.header.length}${record}`,
           {
             code: 'CSV_RAGGED_ROW',
             ...where,
@@ -316,21 +322,22 @@ class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
         });
       }
       case 'QUOTE_NOT_CLOSED':
-        return invalid('a quoted field starting in this record is never closed');
-      case 'INVALID_CLOSING_QUOTE':
-        return invalid(
-          'a closing quote is followed by something other than the delimiter or a line end',
+        return new RecordError(
+          `unterminated quoted field: the quote opened on line ${error.quoteLine ?? error.recordLine} is never closed`,
+          { code: 'CSV_INVALID', ...where, column, hint: QUOTING_HINT },
         );
-      case 'INVALID_OPENING_QUOTE':
-        return invalid('a quote appears inside an unquoted field');
-    }
-    function invalid(message: string): RecordError {
-      return new RecordError(message, {
-        code: 'CSV_INVALID',
-        ...where,
-        column,
-        hint: QUOTING_HINT,
-      });
+      case 'UNQUOTED_CR':
+        return new RecordError(
+          ending === 'CRLF'
+            ? `unquoted carriage return found in data: the file's lines end in CRLF, and this CR has no LF after it${record}`
+            : `unquoted carriage return found in data: the file's lines end in LF (as its first line does), not CR${record}`,
+          { code: 'CSV_INVALID', ...where, hint: LINE_ENDING_HINT },
+        );
+      case 'UNQUOTED_LF':
+        return new RecordError(
+          `unquoted newline found in data: the file's lines end in ${ending} (as its first line does), not LF${record}`,
+          { code: 'CSV_INVALID', ...where, hint: LINE_ENDING_HINT },
+        );
     }
   }
 }

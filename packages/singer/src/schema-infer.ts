@@ -14,17 +14,21 @@
  * `+` sign, `.5` or `5.` stay strings, and so do `t`/`f`, `yes`/`no` and `1`/`0` (a 0/1 column
  * is an integer). The catalog can always say otherwise; coercion then reads them.
  *
- * A column is nullable (`["null", type]`) where the sample holds an empty field (quoted or not)
- * or where some sampled file lacks the column; a column with no value at all is
- * `["null", "string"]`. Date overrides (tap-s3-csv's `date_overrides`) force
- * `{type: ["null", "string"], format: "date-time"}`.
+ * Every column is nullable (`["null", type]`) unless it is a key property: a sample shows what
+ * types values have, not that a column is never empty (a file whose first thousand rows all
+ * have a value may still have an empty one on row 1,540). Key columns are never nullable, as a
+ * key needs a value; a sampled empty key is left for the sync to report where it is. A column
+ * with no value in the sample is a string. Date overrides (tap-s3-csv's `date_overrides`) force
+ * `{type: ["null", "string"], format: "date-time"}` (without the null for a key column).
  */
 import { isDateTime } from './datetime';
 import type { JsonSchema } from './messages';
 
 export interface InferOptions {
-  /** Columns typed as nullable date-time whatever their values. */
+  /** Columns typed as date-time whatever their values. */
   dateOverrides?: readonly string[];
+  /** Key columns: the only ones inferred as not nullable. */
+  keyProperties?: readonly string[];
 }
 
 const INTEGER = 1;
@@ -36,7 +40,6 @@ const ALL = INTEGER | NUMBER | BOOLEAN | DATE_TIME;
 interface Column {
   /** Types every value seen so far fits, as bits. */
   candidates: number;
-  nullable: boolean;
   hasValue: boolean;
 }
 
@@ -47,26 +50,24 @@ interface Column {
 export class SchemaInferrer {
   private readonly columns = new Map<string, Column>();
   private current: Column[] = [];
-  private files = 0;
   private readonly dateOverrides: ReadonlySet<string>;
+  private readonly keyProperties: ReadonlySet<string>;
 
   constructor(options: InferOptions = {}) {
     this.dateOverrides = new Set(options.dateOverrides ?? []);
+    this.keyProperties = new Set(options.keyProperties ?? []);
   }
 
-  /** Starts a file. Columns missing from some files are nullable (their rows get nulls). */
+  /** Starts a file. The schema has the union of every file's columns. */
   addHeader(header: readonly string[]): void {
-    const present = new Set(header);
-    for (const [name, column] of this.columns) if (!present.has(name)) column.nullable = true;
     this.current = header.map((name) => {
       let column = this.columns.get(name);
       if (column === undefined) {
-        column = { candidates: ALL, nullable: this.files > 0, hasValue: false };
+        column = { candidates: ALL, hasValue: false };
         this.columns.set(name, column);
       }
       return column;
     });
-    this.files += 1;
   }
 
   /** Observes one row of the current file, fields in header order. */
@@ -75,10 +76,7 @@ export class SchemaInferrer {
     for (let i = 0; i < columns.length; i += 1) {
       const column = columns[i] as Column;
       const text = fields[i];
-      if (text === null || text === undefined || text === '') {
-        column.nullable = true;
-        continue;
-      }
+      if (text === null || text === undefined || text === '') continue;
       column.hasValue = true;
       if (column.candidates !== 0) column.candidates &= typesOf(text, column.candidates);
     }
@@ -88,9 +86,11 @@ export class SchemaInferrer {
   properties(): Record<string, JsonSchema> {
     const properties: Record<string, JsonSchema> = {};
     for (const [name, column] of this.columns) {
-      properties[name] = this.dateOverrides.has(name)
-        ? { type: ['null', 'string'], format: 'date-time' }
+      const schema: JsonSchema = this.dateOverrides.has(name)
+        ? { type: 'string', format: 'date-time' }
         : columnSchema(column);
+      if (!this.keyProperties.has(name)) schema.type = ['null', schema.type as string];
+      properties[name] = schema;
     }
     return properties;
   }
@@ -113,18 +113,15 @@ export function inferSchema(
   return inferrer.schema();
 }
 
+/** The column's type; nullable or not is the caller's. */
 function columnSchema(column: Column): JsonSchema {
   const { candidates } = column;
-  let type = 'string';
-  let format: string | undefined;
-  if (!column.hasValue) type = 'string';
-  else if (candidates & INTEGER) type = 'integer';
-  else if (candidates & NUMBER) type = 'number';
-  else if (candidates & BOOLEAN) type = 'boolean';
-  else if (candidates & DATE_TIME) format = 'date-time';
-  const schema: JsonSchema = { type: column.nullable || !column.hasValue ? ['null', type] : type };
-  if (format !== undefined) schema.format = format;
-  return schema;
+  if (!column.hasValue) return { type: 'string' };
+  if (candidates & INTEGER) return { type: 'integer' };
+  if (candidates & NUMBER) return { type: 'number' };
+  if (candidates & BOOLEAN) return { type: 'boolean' };
+  if (candidates & DATE_TIME) return { type: 'string', format: 'date-time' };
+  return { type: 'string' };
 }
 
 /** Which of the `candidates` types `text` (not empty) fits. */

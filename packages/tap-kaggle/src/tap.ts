@@ -287,7 +287,8 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
   private async discoverFile(file: DatasetFile, stream: string): Promise<CatalogEntry | undefined> {
     const { logger } = this.context;
     const where = { stream, file: file.location };
-    const inferrer = new SchemaInferrer();
+    const keys = [...(this.config.keyProperties[stream] ?? [])];
+    const inferrer = new SchemaInferrer({ keyProperties: keys });
     let header: readonly string[];
     const csv = await openCsv(await file.open(), { delimiter: this.config.delimiter, ...where });
     try {
@@ -310,7 +311,6 @@ export class TapKaggle extends Tap<TapKaggleConfig> {
     } finally {
       csv.close();
     }
-    const keys = [...(this.config.keyProperties[stream] ?? [])];
     const unknown = keys.filter((key) => !header.includes(key));
     if (unknown.length > 0) {
       throw new ConfigError(`"key_properties" of stream ${stream} names columns ${file.name} lacks: ${unknown.join(', ')}`, {

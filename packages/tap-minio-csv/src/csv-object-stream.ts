@@ -1,6 +1,6 @@
 import { type CatalogEntry, Stream, type StreamContext } from '@singer-ts/singer';
 
-import type { TableSpec } from './config';
+import { DEFAULT_SAMPLE_SIZE, type TableSpec } from './config';
 import { openObjectRecords } from './csv-records';
 import {
   advanceBookmark,
@@ -20,6 +20,8 @@ export interface CsvObjectStreamOptions {
   readonly startDate?: Date | undefined;
   /** Read only this unit of the table (default: the whole table). */
   readonly unit?: Unit | undefined;
+  /** The config's `sample_size`, which the hint of a value error names (default 1000). */
+  readonly sampleSize?: number;
 }
 
 /**
@@ -32,6 +34,7 @@ export class CsvObjectStream extends Stream {
   private readonly store: ObjectStore;
   private readonly startDate: Date | undefined;
   private readonly unit: Unit | undefined;
+  private readonly valueHint: string;
   /** Columns already warned about, so a thousand objects give one warning per column. */
   private readonly reportedUnknown = new Set<string>();
 
@@ -41,6 +44,10 @@ export class CsvObjectStream extends Stream {
     this.store = options.store;
     this.startDate = options.startDate;
     this.unit = options.unit;
+    // A discovered type is what the sampled rows allowed; a later value may not fit it.
+    this.valueHint =
+      `Fix the value in the file, or change the column's type in the catalog: discovery infers ` +
+      `types from the first ${options.sampleSize ?? DEFAULT_SAMPLE_SIZE} rows (sample_size), so raise sample_size and discover again`;
   }
 
   override async *getRecords(context: StreamContext): AsyncIterable<Record<string, unknown>> {
@@ -89,6 +96,7 @@ export class CsvObjectStream extends Stream {
             delimiter: this.table.delimiter,
             properties,
             knownColumns,
+            valueHint: this.valueHint,
             onUnknownColumns: (columns) => {
               const fresh = columns.filter((column) => !this.reportedUnknown.has(column));
               if (fresh.length === 0) return;

@@ -43,6 +43,8 @@ export interface ObjectRecordsOptions {
   readonly onUnknownColumns?: (columns: string[]) => void;
   /** Every property of the catalog, selected or not: columns outside it are "unknown". */
   readonly knownColumns?: ReadonlySet<string>;
+  /** What to do about a value that does not fit its column (replaces the SDK's generic hint). */
+  readonly valueHint?: string;
 }
 
 /** One object opened for reading: its rows and how to turn each into a record. */
@@ -102,7 +104,10 @@ export async function openObjectRecords(
         try {
           record = convert(row.fields);
         } catch (error) {
-          if (error instanceof SingerError) error.locate({ ...where, line: row.line });
+          if (error instanceof SingerError) {
+            error.locate({ ...where, line: row.line });
+            if (options.valueHint !== undefined) error.hint = options.valueHint;
+          }
           throw error;
         }
         if (withBucket) record[SDC_SOURCE_BUCKET] = bucket;

@@ -27,7 +27,8 @@ export interface DiscoverOptions {
  *
  * The first `sampleSize` rows, across objects, are sampled; every further object still has its
  * header read (one short GET each, the body is not read), so the stream holds the union of
- * every object's columns, and a column some object lacks is nullable.
+ * every object's columns. Every column but the key properties is nullable: the sample shows
+ * the types values have, not that a column is never empty further on.
  *
  * Returns undefined, with a warning naming the table, when no object (or only empty ones)
  * matches: a stream without columns would be no use to a target.
@@ -46,7 +47,7 @@ export async function discoverTable(
     logger.warn(`table ${JSON.stringify(table.tableName)}: no object ${where}; left out of the catalog`);
     return undefined;
   }
-  const inferrer = new SchemaInferrer({ dateOverrides: table.dateOverrides });
+  const inferrer = new SchemaInferrer({ dateOverrides: table.dateOverrides, keyProperties: table.keyProperties });
   let budget = options.sampleSize;
   let sampledObjects = 0;
   let sampledRows = 0;

@@ -75,6 +75,7 @@ export class TapMinioCsv extends Tap<TapMinioCsvConfig> {
       store: this.store,
       startDate: this.config.startDate,
       unit: this.config.unit,
+      sampleSize: this.config.sampleSize,
     });
   }
 

@@ -41,7 +41,8 @@ function randomSplits(next: () => number, bytes: Buffer): Buffer[] {
 describe('openCsv across chunk boundaries', () => {
   const samples = [
     '\ufeffid,"na,me",note\r\n1,"Zé ""Pequeno""",\r\n\r\n2,"","😀\r\n€"\r\n3,ação,x',
-    'a;b\n"x;y";\n\n;""\r"\r";😀é\n',
+    'a;b\n"x;y";\n\n;""\n"\r";😀é\n',
+    'a,b,c\r1, "x"y,"\r\n"\r\rx""y,,\r',
     '\ufeff"only"\n"x"\n\n""\n',
   ];
 
@@ -73,22 +74,29 @@ describe('openCsv across chunk boundaries', () => {
 });
 
 describe('openCsv error locations', () => {
-  it('hands out the rows before bytes that are not UTF-8, then names the line where their record starts', async () => {
+  it('hands out the rows before bytes that are not UTF-8, then names their line as COPY does', async () => {
     const bytes = Buffer.concat([bytesOf('a,b\n1,2\n3,"x\ny'), Buffer.from([0xff]), bytesOf('"\n5,6\n')]);
     for (const chunks of [[bytes], oneByteEach(bytes)]) {
       const { rows, error } = await read(chunks);
       expect(rows).toEqual([{ line: 2, fields: ['1', '2'] }]);
-      expect(error).toMatchObject({ code: 'CSV_INVALID', line: 3 });
+      expect(error).toMatchObject({ code: 'CSV_INVALID', line: 4 });
       expect(error?.message).toMatch(/offset 14 /);
     }
   });
 
-  it('names the line and column of a malformed quote whatever the chunk boundaries', async () => {
-    const bytes = bytesOf('a,b,c\n1,2,3\n\n4,"5"6,7\n');
-    for (const chunks of [[bytes], oneByteEach(bytes)]) {
-      const { rows, error } = await read(chunks);
-      expect(rows.map((r) => r.line)).toEqual([2]);
-      expect(error).toMatchObject({ code: 'CSV_INVALID', line: 4, column: 'b' });
+  it('names the line of an unclosed quote and of a stray line end whatever the chunk boundaries', async () => {
+    const cases: Array<[string, { line: number; column?: string }]> = [
+      ['a,b,c\n1,2,3\n\n4,"5\n6,7\n', { line: 6, column: 'b' }],
+      ['a,b,c\r\n1,2,3\r\n\r\n4,"5"\r6,7\r\n', { line: 4 }],
+      ['a,b,c\r\n1,2,3\r\n\r\n4,5,6\r', { line: 4 }],
+    ];
+    for (const [source, where] of cases) {
+      const bytes = bytesOf(source);
+      for (const chunks of [[bytes], oneByteEach(bytes)]) {
+        const { rows, error } = await read(chunks);
+        expect(rows.map((r) => r.line)).toEqual([2]);
+        expect(error).toMatchObject({ code: 'CSV_INVALID', ...where });
+      }
     }
   });
 
@@ -101,13 +109,14 @@ describe('openCsv error locations', () => {
   });
 
   it('reports a header error before a malformed row that arrived in the same chunk', async () => {
-    const { error } = await read([bytesOf('a,a\n1,"2"x\n')]);
+    const { error } = await read([bytesOf('a,a\n1,"2\n')]);
     expect(error).toMatchObject({ code: 'CSV_BAD_HEADER', line: 1 });
   });
 
-  it('reports a malformed header at line 1 without a column', async () => {
-    const { error } = await read([bytesOf('\n"a"b,c\n1,2\n')]);
-    expect(error).toMatchObject({ code: 'CSV_INVALID', line: 2, column: undefined });
+  it('reports an unclosed quote in the header without a column', async () => {
+    const { error } = await read([bytesOf('\n"a,b\n1,2\n')]);
+    expect(error).toMatchObject({ code: 'CSV_INVALID', line: 4, column: undefined });
+    expect(error?.message).toMatch(/the quote opened on line 2/);
   });
 });
 

@@ -103,12 +103,25 @@ describe('openCsv', () => {
     ]);
   });
 
-  it('reads a file mixing LF and CRLF line ends without keeping a stray CR in the data', async () => {
-    const { rows } = await readAll(text('a,b\n1,2\r\n3,4\n'));
+  it('reads a quote opening mid-field and text after a closing quote as COPY does', async () => {
+    const { rows } = await readAll(text('a,b,c\n1, "x","y"z\n2,a""b,\n'));
     expect(rows.map((r) => r.fields)).toEqual([
-      ['1', '2'],
-      ['3', '4'],
+      ['1', ' x', 'yz'],
+      ['2', 'ab', null],
     ]);
+    // Two quotes in one field pair up, delimiter and all, as in COPY.
+    const coordinates = await readAll(text('id,position\n1,37°46\'30"N,122°25\'9"W\n'));
+    expect(coordinates.rows[0]?.fields).toEqual(['1', "37°46'30N,122°25'9W"]);
+  });
+
+  it('takes the line ending from the first line and reads CRLF and CR files whole', async () => {
+    for (const end of ['\r\n', '\r']) {
+      const { rows } = await readAll(byteByByte(['a,b', '1,"x\ny"', '', '3,4'].join(end) + end));
+      expect(rows).toEqual([
+        { line: 2, fields: ['1', 'x\ny'] },
+        { line: 4, fields: ['3', '4'] },
+      ]);
+    }
   });
 
   it('reads a last line without a line end', async () => {
@@ -231,22 +244,37 @@ describe('openCsv errors', () => {
     expect(error.message).toMatch(message);
   });
 
-  it('fails with CSV_INVALID on a quote inside an unquoted field, after the rows before it', async () => {
-    const { rows, error } = await readUntilError(text('a,b\n1,2\n\n3,4\n5,6"x\n7,8\n'), where);
-    expect(rows.map((r) => r.line)).toEqual([2, 4]);
-    expect(error).toMatchObject({ code: 'CSV_INVALID', ...where, line: 5, column: 'b' });
+  it('fails with CSV_INVALID on a CR in an LF file, on its line, after the rows before it', async () => {
+    const { rows, error } = await readUntilError(text('id,comment\n1,see attached\r2,ok\n3,fine\n'), where);
+    expect(rows).toEqual([]);
+    expect(error).toMatchObject({ code: 'CSV_INVALID', ...where, line: 2 });
+    expect(error.message).toMatch(/unquoted carriage return found in data: the file's lines end in LF/);
   });
 
-  it('fails with CSV_INVALID on text after a closing quote', async () => {
-    const { error } = await readUntilError(text('a,b\n"1"x,2\n'), where);
-    expect(error).toMatchObject({ code: 'CSV_INVALID', line: 2, column: 'a' });
+  it.each([
+    ['an LF file', 'a,b\n1,2\n3,4\r\n', 3, /unquoted carriage return found in data: the file's lines end in LF/],
+    ['a CRLF file', 'a,b\r\n1,2\r\n3,4\n', 3, /unquoted newline found in data: the file's lines end in CRLF/],
+    ['a CRLF file, a lone CR', 'a,b\r\n1,2\r3,4\r\n', 2, /the file's lines end in CRLF, and this CR has no LF after it/],
+    ['a CR file', 'a,b\r1,2\r\n3,4\r', 3, /unquoted newline found in data: the file's lines end in CR/],
+  ])('fails with CSV_INVALID on another line ending in %s, on the line COPY names', async (_what, source, line, message) => {
+    for (const input of [text(source), byteByByte(source)]) {
+      const { error } = await readUntilError(input, where);
+      expect(error).toMatchObject({ code: 'CSV_INVALID', ...where, line });
+      expect(error.message).toMatch(message);
+    }
   });
 
-  it('fails with CSV_INVALID on a quote that is never closed, at the line where the record starts', async () => {
+  it('fails with CSV_INVALID on a quote that is never closed, on the last line as COPY does, naming where it opened', async () => {
     const { rows, error } = await readUntilError(text('a,b\n1,2\n3,"4\n\n5,6\n'), where);
     expect(rows.map((r) => r.line)).toEqual([2]);
-    expect(error).toMatchObject({ code: 'CSV_INVALID', ...where, line: 3 });
-    expect(error.message).toMatch(/never closed/);
+    expect(error).toMatchObject({ code: 'CSV_INVALID', ...where, line: 6, column: 'b' });
+    expect(error.message).toMatch(/unterminated quoted field: the quote opened on line 3 is never closed/);
+  });
+
+  it('names the last line of a ragged record spanning lines, as COPY does, and where it starts', async () => {
+    const { error } = await readUntilError(text('a,b\n"x\ny"\n'), where);
+    expect(error).toMatchObject({ code: 'CSV_RAGGED_ROW', line: 3 });
+    expect(error.message).toMatch(/its record starts on line 2/);
   });
 
   it('fails with CSV_INVALID when a record outgrows the record size limit', async () => {

@@ -35,8 +35,9 @@ describe('tap-kaggle discovery and records', () => {
     return records.filter((r) => r.stream === stream).map((r) => r.record);
   }
 
-  it('discovers one stream per CSV with types inferred from the rows, leading zeros kept as strings', async () => {
-    const result = await runTap(scratch, base, { discover: true });
+  it('discovers one stream per CSV with types inferred from the rows, nullable but for keys, leading zeros kept as strings', async () => {
+    const keys = { olist_customers_dataset: ['customer_id'], olist_order_items_dataset: ['order_id', 'order_item_id'] };
+    const result = await runTap(scratch, { ...base, key_properties: keys }, { discover: true });
     expect(result.exitCode).toBe(0);
     const catalog = result.output[0] as { streams: Array<{ stream: string; schema: { properties: Record<string, unknown> }; metadata: unknown[] }> };
     expect(catalog.streams.map((s) => s.stream)).toEqual([
@@ -48,19 +49,20 @@ describe('tap-kaggle discovery and records', () => {
     const byName = Object.fromEntries(catalog.streams.map((s) => [s.stream, s.schema.properties]));
     expect(byName.olist_customers_dataset).toEqual({
       customer_id: { type: 'string' },
-      customer_unique_id: { type: 'string' },
-      customer_zip_code_prefix: { type: 'string' },
-      customer_city: { type: 'string' },
-      customer_state: { type: 'string' },
+      customer_unique_id: { type: ['null', 'string'] },
+      customer_zip_code_prefix: { type: ['null', 'string'] },
+      customer_city: { type: ['null', 'string'] },
+      customer_state: { type: ['null', 'string'] },
     });
     expect(byName.olist_orders_dataset).toMatchObject({
-      order_purchase_timestamp: { type: 'string', format: 'date-time' },
+      order_purchase_timestamp: { type: ['null', 'string'], format: 'date-time' },
       order_delivered_customer_date: { type: ['null', 'string'], format: 'date-time' },
     });
     expect(byName.olist_order_items_dataset).toMatchObject({
+      order_id: { type: 'string' },
       order_item_id: { type: 'integer' },
-      price: { type: 'number' },
-      freight_value: { type: 'number' },
+      price: { type: ['null', 'number'] },
+      freight_value: { type: ['null', 'number'] },
     });
     expect(catalog.streams[0]?.metadata).toContainEqual({
       breadcrumb: [],

@@ -9,7 +9,7 @@ async function discover(config: Record<string, unknown>): Promise<{ streams: Cat
 }
 
 describe('tap-minio-csv discovery against a real S3 server', () => {
-  it('infers integer, number, boolean, date-time and string, nullable where empties occur, a leading zero staying a string', async () => {
+  it('infers integer, number, boolean, date-time and string, nullable but for keys, a leading zero staying a string', async () => {
     const bucket = await createTestBucket('types');
     await bucket.put(
       'data/customers.csv',
@@ -33,11 +33,11 @@ describe('tap-minio-csv discovery against a real S3 server', () => {
     expect(entry.tap_stream_id).toBe('customers');
     expect(entry.schema.properties).toEqual({
       id: { type: 'integer' },
-      zip: { type: 'string' },
-      price: { type: 'number' },
-      active: { type: 'boolean' },
-      created_at: { type: 'string', format: 'date-time' },
-      city: { type: 'string' },
+      zip: { type: ['null', 'string'] },
+      price: { type: ['null', 'number'] },
+      active: { type: ['null', 'boolean'] },
+      created_at: { type: ['null', 'string'], format: 'date-time' },
+      city: { type: ['null', 'string'] },
       note: { type: ['null', 'string'] },
       shipped_at: { type: ['null', 'string'], format: 'date-time' },
       _sdc_source_bucket: { type: 'string' },
@@ -68,6 +68,19 @@ describe('tap-minio-csv discovery against a real S3 server', () => {
     expect(Object.keys(properties).slice(0, 3)).toEqual(['id', 'code', 'extra']);
   });
 
+  it('makes a column nullable that the sample never saw empty, and keeps key columns non-nullable', async () => {
+    const bucket = await createTestBucket('nullable');
+    await bucket.put('t/1.csv', 'id,state,code\n1,SP,7\n2,RJ,8\n');
+    await bucket.put('t/2.csv', 'id,code\n3,9\n');
+    const { streams } = await discover(
+      bucket.config({ tables: [{ table_name: 't', search_prefix: 't/', search_pattern: '.', key_properties: 'id,code' }] }),
+    );
+    const properties = streams[0]?.schema.properties ?? {};
+    expect(properties.id).toEqual({ type: 'integer' });
+    expect(properties.code).toEqual({ type: 'integer' });
+    expect(properties.state).toEqual({ type: ['null', 'string'] });
+  });
+
   it('leaves out a table with no matching object, with a warning naming it', async () => {
     const bucket = await createTestBucket('missing');
     await bucket.put('a/present.csv', 'id\n1\n');
@@ -93,7 +106,7 @@ describe('tap-minio-csv discovery against a real S3 server', () => {
     const { streams } = await discover(
       bucket.config({ start_date: startDate.toISOString(), tables: [{ table_name: 't', search_pattern: 'csv' }] }),
     );
-    expect(streams[0]?.schema.properties?.value).toEqual({ type: 'number' });
+    expect(streams[0]?.schema.properties?.value).toEqual({ type: ['null', 'number'] });
   });
 
   it('refuses key_properties that name a column no object has', async () => {

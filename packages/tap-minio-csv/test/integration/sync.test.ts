@@ -213,6 +213,40 @@ describe('tap-minio-csv sync against a real S3 server', () => {
   });
 });
 
+describe('tap-minio-csv on types inferred from a sample', () => {
+  it('loads an empty value beyond the sample in a column the sample never saw empty', async () => {
+    const bucket = await createTestBucket('latenull');
+    // As the 2,132-row contacts file whose first empty MailingStateProvince is on line 1540.
+    const rows = Array.from({ length: 2132 }, (_, i) => `${i + 1},${i + 2 === 1540 ? '' : 'SP'}`);
+    await bucket.put('things/contacts.csv', `id,MailingStateProvince\n${rows.join('\n')}\n`);
+    const result = await runTap({ config: bucket.config({ tables: [table()] }) });
+    expect(result.exitCode).toBe(0);
+    expect(result.schemas[0]?.schema.properties?.MailingStateProvince).toEqual({ type: ['null', 'string'] });
+    const records = recordsOf(result);
+    expect(records).toHaveLength(2132);
+    expect(records[1538]).toMatchObject({ id: 1539, MailingStateProvince: null, _sdc_source_lineno: 1540 });
+  });
+
+  it('names object, line and column of a value beyond the sample that does not fit, pointing at sample_size', async () => {
+    const bucket = await createTestBucket('latetype');
+    await bucket.put('things/1.csv', 'id,amount\n1,2\n2,3\n3,4.5\n');
+    const result = await runTap({ config: bucket.config({ sample_size: 2, tables: [table()] }) });
+    expect(result.exitCode).toBe(1);
+    expect(recordsOf(result).map((r) => r.amount)).toEqual([2, 3]);
+    expect(result.logs).toMatch(
+      /file "s3:\/\/[^"]+\/things\/1\.csv", line 4, column "amount": .*\(value "4\.5"\)\. .*first 2 rows \(sample_size\), so raise sample_size and discover again \[VALUE_NOT_INTEGER\]/,
+    );
+  });
+
+  it('refuses an empty key beyond the sample, naming object, line and column', async () => {
+    const bucket = await createTestBucket('latekey');
+    await bucket.put('things/1.csv', 'id,name\n1,a\n,b\n');
+    const result = await runTap({ config: bucket.config({ sample_size: 1, tables: [table()] }) });
+    expect(result.exitCode).toBe(1);
+    expect(result.logs).toMatch(/file "s3:\/\/[^"]+\/things\/1\.csv", line 3, column "id": .*\[VALUE_NOT_NULLABLE\]/);
+  });
+});
+
 describe('tap-minio-csv failures against a real S3 server', () => {
   it('reports refused credentials without ever printing the secret', async () => {
     const bucket = await createTestBucket('auth');

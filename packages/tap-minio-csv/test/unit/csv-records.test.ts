@@ -102,6 +102,16 @@ describe('reading one CSV object', () => {
     expect(error.toUserLine()).toMatch(/s3:\/\/bucket\/orders\/2024\.csv.*line 3.*column "items".*"x2"/);
   });
 
+  it('gives a value that does not fit the hint it is given', async () => {
+    const error = await failure(
+      readObjectRecords(
+        Readable.from(['id,amount\n1,lots\n']),
+        options('a.csv', { id: { type: 'integer' }, amount: { type: ['null', 'number'] } }, { valueHint: 'Raise sample_size' }),
+      ),
+    );
+    expect(error).toMatchObject({ code: 'VALUE_NOT_NUMBER', line: 2, column: 'amount', hint: 'Raise sample_size' });
+  });
+
   it('gives null for a column the object lacks, and refuses one the catalog says may not be null', async () => {
     const body = 'id\n1\n';
     const records = await collect(
