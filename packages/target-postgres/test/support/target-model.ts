@@ -1,4 +1,16 @@
-import { isLosslessNumber, type JsonSchema, type Message, type RecordMessage, type SchemaMessage } from '@singer-ts/singer';
+import {
+  isLosslessNumber,
+  type JsonSchema,
+  type Message,
+  type RecordMessage,
+  type SchemaMessage,
+  SDC_BATCHED_AT,
+  SDC_DELETED_AT,
+  SDC_EXTRACTED_AT,
+  SDC_RECEIVED_AT,
+  SDC_SEQUENCE,
+  SDC_TABLE_VERSION,
+} from '@singer-ts/singer';
 
 /**
  * A reference model of what CONTRACT.md promises a target-postgres run leaves in PostgreSQL and
@@ -45,12 +57,7 @@ export interface TableModel {
   rows: RowModel[];
 }
 
-export const SDC_EXTRACTED_AT = '_sdc_extracted_at';
-export const SDC_RECEIVED_AT = '_sdc_received_at';
-export const SDC_BATCHED_AT = '_sdc_batched_at';
-export const SDC_DELETED_AT = '_sdc_deleted_at';
-export const SDC_SEQUENCE = '_sdc_sequence';
-export const SDC_TABLE_VERSION = '_sdc_table_version';
+export { SDC_BATCHED_AT, SDC_DELETED_AT, SDC_EXTRACTED_AT, SDC_RECEIVED_AT, SDC_SEQUENCE, SDC_TABLE_VERSION };
 
 const TIMESTAMPTZ: ColumnType = 'timestamp with time zone';
 
