@@ -232,8 +232,6 @@ function formatPair(title: string, result: PairResult): string {
 }
 
 async function main(): Promise<void> {
-  // The AWS SDK's notice that its 2027 releases need Node 22 (this process and its children).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const options = parseOptions(process.argv.slice(2));
   const log = options.quiet ? () => undefined : say;
   const started = Date.now();
