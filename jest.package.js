@@ -20,7 +20,7 @@ module.exports = function packageConfig(dir) {
     testMatch: ['<rootDir>/test/**/*.test.ts'],
     moduleNameMapper: {
       '^@singer-ts/singer$': singer,
-      '^@singer-ts/singer/testing$': path.join(singer, 'testing'),
+      '^@singer-ts/singer/(.+)$': path.join(singer, '$1'),
     },
     transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.test.json') }] },
   };

@@ -1,3 +1,5 @@
+import './supported-node';
+
 import { DEFAULT_DATA_DIR, LOCAL_PG_PASSWORD, startLocalPostgres } from './pipeline/environment';
 
 /** `npm run db`: starts the local PostgreSQL of `npm start` again, to query what it loaded. */
