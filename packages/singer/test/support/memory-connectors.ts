@@ -15,6 +15,8 @@ import {
 export interface MemoryStore {
   committed: Record<string, Record<string, unknown>[]>;
   events: string[];
+  /** Called as a sink takes each record: what a test waits on instead of sleeping. */
+  onRecord?: (stream: string, record: Record<string, unknown>) => void;
 }
 
 export interface MemoryConfig {
@@ -63,6 +65,7 @@ class MemorySink extends Sink {
   override processRecord(record: Record<string, unknown>, _position: RecordPosition): void {
     this.buffer.push(record);
     this.pending += 1;
+    this.target.onRecord(this.stream, record);
   }
 
   override async drain(): Promise<void> {
@@ -83,6 +86,10 @@ export class MemoryTarget extends Target<MemoryConfig> {
     readonly store: MemoryStore,
   ) {
     super(config, context);
+  }
+
+  onRecord(stream: string, record: Record<string, unknown>): void {
+    this.store.onRecord?.(stream, record);
   }
 
   get events(): string[] {
