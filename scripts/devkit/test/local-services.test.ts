@@ -2,16 +2,16 @@ import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 
 import { LocalServiceError, postgresInstallDir, startFailureLine } from '../src/local-postgres';
 import { startPostgres } from '../src/local-services';
+import { connectTestDatabase, testS3Client } from '../src/testing';
 
 describe('the servers the test run starts', () => {
   it('serves PostgreSQL on the published URL', async () => {
-    const client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
-    await client.connect();
+    const client = await connectTestDatabase();
     try {
       const { rows } = await client.query<{ n: number }>('SELECT 40 + 2 AS n');
       expect(rows[0]?.n).toBe(42);
@@ -21,17 +21,7 @@ describe('the servers the test run starts', () => {
   });
 
   it('serves S3 to the current AWS SDK, round-tripping an object', async () => {
-    const s3 = new S3Client({
-      endpoint: process.env.TEST_S3_ENDPOINT,
-      region: process.env.TEST_S3_REGION ?? 'us-east-1',
-      forcePathStyle: true,
-      credentials: {
-        accessKeyId: process.env.TEST_S3_ACCESS_KEY_ID ?? '',
-        secretAccessKey: process.env.TEST_S3_SECRET_ACCESS_KEY ?? '',
-      },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const s3 = testS3Client();
     const bucket = `devkit-smoke-${process.pid}`;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a/b.csv', Body: 'x,y\n1,2\n' }));

@@ -5,25 +5,9 @@ import type { Readable } from 'node:stream';
 
 import { S3Client } from '@aws-sdk/client-s3';
 
+import { hex32, random } from '../testing';
+
 export const MB = 1024 * 1024;
-
-/** A small deterministic PRNG (mulberry32), so every run processes the same bytes. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function hex32(next: () => number): string {
-  let out = '';
-  for (let i = 0; i < 4; i += 1) out += Math.floor(next() * 0x100000000).toString(16).padStart(8, '0');
-  return out;
-}
 
 /**
  * A `--require`d probe: each child appends its peak RSS (kB) to a file as it exits. On Linux that
