@@ -98,6 +98,19 @@ export function testS3Settings(): TestS3Settings {
   };
 }
 
+/** The S3 config keys of tap-minio-csv and the processor for `bucket` on the suite's server. */
+export function testS3Config(bucket: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const s3 = testS3Settings();
+  return {
+    endpoint_url: s3.endpoint,
+    bucket,
+    aws_access_key_id: s3.accessKeyId,
+    aws_secret_access_key: s3.secretAccessKey,
+    region: s3.region,
+    ...extra,
+  };
+}
+
 /** The suite's S3 server as the `AWS_*` variables the executables read. */
 export function testS3Env(): NodeJS.ProcessEnv {
   const s3 = testS3Settings();

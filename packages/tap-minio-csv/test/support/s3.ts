@@ -14,7 +14,8 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { testS3Client, type TestS3Settings,testS3Settings } from '@singer-ts/devkit/testing';
+import type { TestS3Settings } from '@singer-ts/devkit/testing';
+import { testS3Client, testS3Config, testS3Settings } from '@singer-ts/devkit/testing';
 import type { Catalog } from '@singer-ts/singer';
 import { runTapInProcess, type TapRunResult } from '@singer-ts/singer/testing';
 
@@ -70,16 +71,7 @@ export async function createTestBucket(label: string): Promise<TestBucket> {
     async waitPast(date) {
       while ((await store.now()).getTime() <= date.getTime()) await new Promise((r) => setTimeout(r, 200));
     },
-    config(extra) {
-      return {
-        endpoint_url: settings.endpoint,
-        bucket: name,
-        aws_access_key_id: settings.accessKeyId,
-        aws_secret_access_key: settings.secretAccessKey,
-        region: settings.region,
-        ...extra,
-      };
-    },
+    config: (extra) => testS3Config(name, extra),
     async keys() {
       const page = await client.send(new ListObjectsV2Command({ Bucket: name }));
       return (page.Contents ?? []).map((o) => o.Key ?? '');

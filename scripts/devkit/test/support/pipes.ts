@@ -13,7 +13,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
-import { testS3Client, testS3Settings, uniqueBucket } from '../../src/testing';
+import { testS3Client, testS3Config, uniqueBucket } from '../../src/testing';
 
 export const ROOT = resolve(__dirname, '..', '..', '..', '..');
 
@@ -66,7 +66,6 @@ export async function createTestBucket(label: string): Promise<{
   config(extra?: Record<string, unknown>): Record<string, unknown>;
 }> {
   const name = uniqueBucket(label);
-  const settings = testS3Settings();
   const client = testS3Client();
   await client.send(new CreateBucketCommand({ Bucket: name }));
   client.destroy();
@@ -80,14 +79,7 @@ export async function createTestBucket(label: string): Promise<{
         s3.destroy();
       }
     },
-    config: (extra = {}) => ({
-      endpoint_url: settings.endpoint,
-      bucket: name,
-      aws_access_key_id: settings.accessKeyId,
-      aws_secret_access_key: settings.secretAccessKey,
-      region: settings.region,
-      ...extra,
-    }),
+    config: (extra = {}) => testS3Config(name, extra),
   };
 }
 
