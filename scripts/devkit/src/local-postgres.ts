@@ -106,18 +106,22 @@ async function userCan(user: { uid: number; gid: number }, flag: '-x' | '-w', pa
   }
 }
 
-/** A root-owned folder for copies, under the temp folder, that other users can enter. */
-async function sharedBase(): Promise<string> {
-  const base = join(tmpdir(), 'singer-ts-postgres');
-  await mkdir(base, { recursive: true, mode: 0o755 });
-  const info = await lstat(base);
-  if (!info.isDirectory() || info.uid !== 0 || (info.mode & 0o022) !== 0) {
-    throw new LocalServiceError(
-      `${base} is not a folder that only root can change; remove it (rm -rf ${base}) and run again`,
-    );
+/**
+ * A root-owned folder for copies that the postgres user can enter: under the temp folder, or
+ * /tmp or /var/tmp when TMPDIR is itself private.
+ */
+async function sharedBase(user: { uid: number; gid: number }): Promise<string> {
+  const candidates = [...new Set([tmpdir(), '/tmp', '/var/tmp'])].map((dir) => join(dir, 'singer-ts-postgres'));
+  for (const base of candidates) {
+    await mkdir(base, { recursive: true, mode: 0o755 });
+    const info = await lstat(base);
+    if (!info.isDirectory() || info.uid !== 0 || (info.mode & 0o022) !== 0) {
+      throw new LocalServiceError(`${base} is not a folder that only root can change; remove it (rm -rf ${base}) and run again`);
+    }
+    await chmod(base, 0o755);
+    if (await userCan(user, '-x', base)) return base;
   }
-  await chmod(base, 0o755);
-  return base;
+  throw new LocalServiceError(`the user "${POSTGRES_USER}" can enter none of ${candidates.join(', ')}; make one of them reachable (chmod o+x) or run as an ordinary user`);
 }
 
 /** Adds read (and, where the owner has it, execute) for everyone, through the whole tree. */
@@ -134,7 +138,7 @@ async function reachableInstall(given: string, user: { uid: number; gid: number 
   const version = await readFile(join(installDir, '..', 'package.json'), 'utf8')
     .then((text) => (JSON.parse(text) as { version?: string }).version ?? 'unknown')
     .catch(() => 'unknown');
-  const copy = join(await sharedBase(), `bin-${version}-${createHash('sha256').update(installDir).digest('hex').slice(0, 8)}`);
+  const copy = join(await sharedBase(user), `bin-${version}-${createHash('sha256').update(installDir).digest('hex').slice(0, 8)}`);
   if (!existsSync(join(copy, '.complete'))) {
     const partial = `${copy}.${randomBytes(4).toString('hex')}`;
     await cp(installDir, partial, { recursive: true, verbatimSymlinks: true });
@@ -167,7 +171,7 @@ async function layout(options: PostgresServerOptions): Promise<Layout> {
   await chmod(dataDir, 0o700);
   if (!(await userCan(user, '-w', dataDir))) {
     const hash = createHash('sha256').update(resolve(options.dataDir)).digest('hex').slice(0, 12);
-    dataDir = join(await sharedBase(), `data-${hash}`);
+    dataDir = join(await sharedBase(user), `data-${hash}`);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     await chown(dataDir, user.uid, user.gid);
     options.onNotice?.(
@@ -223,7 +227,7 @@ function cannotStart(file: string, error: Error): LocalServiceError {
 async function initialise(where: Layout, password: string): Promise<void> {
   if (existsSync(join(where.dataDir, 'PG_VERSION'))) return;
   // The password file: readable by the server's user only, outside the (empty) data folder.
-  const secretDir = await mkdtemp(join(isRoot() ? await sharedBase() : tmpdir(), 'pw-'));
+  const secretDir = await mkdtemp(join(where.user ? await sharedBase(where.user) : tmpdir(), 'pw-'));
   try {
     const pwfile = join(secretDir, 'pw');
     await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
