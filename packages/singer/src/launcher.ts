@@ -42,7 +42,8 @@ function newSpaceBytes(): number {
  * only counts when the isolate is created, so from inside the process the ceiling is kept by
  * V8's growth factor, which it reads at every resize: the young generation grows as usual
  * (doubling) until it reaches the ceiling, then stays; if V8 shrinks it, it may grow back.
- * Checked after each garbage collection, which is when V8 resizes it.
+ * Checked when the event loop turns after a garbage collection (V8 resizes it during one): a
+ * connector streams, so that is every chunk; one long synchronous stretch could outgrow it.
  * Returns a function that stops watching.
  */
 export function limitYoungGeneration(bytes: number = YOUNG_GENERATION_BYTES): () => void {
