@@ -258,6 +258,14 @@ async function main(): Promise<void> {
   await writeFile(targetOverlay, `${JSON.stringify(options.schema ? { default_target_schema: options.schema } : {})}\n`);
 
   const services = await startServices(options);
+  // Stopped by a signal: the servers this run started stop too (a PostgreSQL server would
+  // otherwise outlive it), and the exit status says which signal.
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      say(`interrupted by ${signal}: stopping the local servers`);
+      void services.stop().finally(() => process.exit(status));
+    });
+  }
   try {
     const { env } = services;
     await Promise.all([checkPostgres(env), checkS3(env, bucket)]);
