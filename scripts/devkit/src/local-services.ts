@@ -1,7 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+import type S3rver from 's3rver';
 
 import { type PostgresServer, startPostgresServer } from './local-postgres';
 
@@ -95,17 +101,44 @@ export interface StartS3Options {
 /** s3rver's fixed credentials: it checks signatures made with these. */
 const S3RVER_KEY = 'S3RVER';
 
+/**
+ * s3rver's filesystem store answers a PUT before the object's file is written (it ends its
+ * write stream without waiting for it), so a HEAD or GET right after the PUT can find no
+ * object when the machine is busy. This `putObject` answers once the file is on disk.
+ */
+function waitForWrites(store: S3rver['store']): void {
+  store.putObject = async (object) => {
+    const path = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(path), { recursive: true });
+    const md5 = createHash('md5');
+    let size = 0;
+    const measure = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content], { objectMode: false }) : object.content;
+    await pipeline(source, measure, createWriteStream(path));
+    const digest = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+}
+
 /** Starts a real S3-protocol server (`s3rver`) on a loopback port. */
 export async function startS3(options: StartS3Options = {}): Promise<S3Service> {
-  const { default: S3rver } = await import('s3rver');
+  const { default: S3rverServer } = await import('s3rver');
   const persistent = options.dataDir !== undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'singer-ts-s3-')));
-  const server = new S3rver({
+  const server = new S3rverServer({
     address: '127.0.0.1',
     port: options.port ?? 0,
     silent: true,
     directory: dataDir,
   });
+  waitForWrites(server.store);
   const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
