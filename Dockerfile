@@ -2,10 +2,11 @@
 # The pipeline image: the four connectors and the pipeline runner, built from this checkout.
 # docker-compose.yml builds it as the `pipeline` service.
 
-ARG NODE_VERSION=20
+# The active LTS line; the executables run on Node.js 22, 24 and 26 alike.
+ARG NODE_VERSION=26
 
 # ---- build: every dependency, compile the workspaces --------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /app
 # Manifests (and bin stubs, which npm links) first, so the dependency layer is reused
 # until a manifest or the lock file changes.
@@ -28,7 +29,7 @@ COPY scripts scripts
 RUN npx tsc -b
 
 # ---- runtime: production dependencies and compiled output only, not root ------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM node:${NODE_VERSION}-trixie-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

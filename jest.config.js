@@ -6,7 +6,4 @@ module.exports = {
   globalTeardown: '<rootDir>/scripts/devkit/dist/jest-global-teardown.js',
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
   testTimeout: 120000,
-  // A library's stray handle (a keep-alive socket, a timer) must not keep CI waiting after the
-  // last test: every test cleans up what it started, and the run ends when they are done.
-  forceExit: true,
 };

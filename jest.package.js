@@ -4,7 +4,8 @@ const path = require('node:path');
 
 /**
  * The jest config every workspace package shares: ts-jest without type-checking (tsc -b does
- * that), and `@singer-ts/singer` mapped to its sources so unit tests need no build.
+ * that), and `@singer-ts/singer` and `@singer-ts/devkit/testing` mapped to their sources so unit
+ * tests need no build.
  * @param {string} dir the package's folder (`__dirname` of its jest.config.js)
  * @returns {import('jest').Config}
  */
@@ -20,7 +21,9 @@ module.exports = function packageConfig(dir) {
     testMatch: ['<rootDir>/test/**/*.test.ts'],
     moduleNameMapper: {
       '^@singer-ts/singer$': singer,
-      '^@singer-ts/singer/testing$': path.join(singer, 'testing'),
+      '^@singer-ts/singer/(.+)$': path.join(singer, '$1'),
+      // The shared test support (servers, databases, schemas, seeded random data), from source.
+      '^@singer-ts/devkit/testing$': path.join(__dirname, 'scripts', 'devkit', 'src', 'testing'),
     },
     transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.test.json') }] },
   };

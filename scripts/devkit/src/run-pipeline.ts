@@ -1,3 +1,5 @@
+import './supported-node';
+
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +9,7 @@ import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 
 import { type KaggleStandIn, startKaggleStandIn } from './kaggle-stand-in';
+import { startFailureLine } from './local-postgres';
 import type { PostgresService, S3Service } from './local-services';
 import { DEFAULT_DATA_DIR, LOCAL_PG_PASSWORD, REPO_ROOT, startLocalPostgres, startLocalS3 } from './pipeline/environment';
 import { type PairResult, runPair, runToFile, type StageCommand } from './pipeline/run-pair';
@@ -129,7 +132,9 @@ async function startServices(options: Options): Promise<Services> {
   try {
     if (!env.PGHOST) {
       say('starting a local PostgreSQL server…');
-      const postgres = await startLocalPostgres(options.dataDir);
+      const postgres = await startLocalPostgres(options.dataDir, say).catch((error: unknown) => {
+        throw new StageError('local PostgreSQL', `${startFailureLine(error)}; or set PGHOST (PGPORT, PGUSER, PGPASSWORD, PGDATABASE) to use a server of your own`);
+      });
       started.push(postgres);
       services.postgres = postgres;
       Object.assign(env, { PGHOST: postgres.host, PGPORT: String(postgres.port), PGUSER: postgres.user, PGPASSWORD: postgres.password, PGDATABASE: postgres.database });
@@ -139,7 +144,9 @@ async function startServices(options: Options): Promise<Services> {
     }
     if (!env.AWS_ENDPOINT_URL_S3 && !env.AWS_ENDPOINT_URL) {
       say('starting a local S3 server…');
-      const s3 = await startLocalS3(options.dataDir);
+      const s3 = await startLocalS3(options.dataDir).catch((error: unknown) => {
+        throw new StageError('local S3', `${startFailureLine(error)}; or set AWS_ENDPOINT_URL_S3 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) to use a server of your own`);
+      });
       started.push(s3);
       services.s3 = s3;
       Object.assign(env, { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region });
@@ -232,8 +239,6 @@ function formatPair(title: string, result: PairResult): string {
 }
 
 async function main(): Promise<void> {
-  // The AWS SDK's notice that its 2027 releases need Node 22 (this process and its children).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const options = parseOptions(process.argv.slice(2));
   const log = options.quiet ? () => undefined : say;
   const started = Date.now();
@@ -253,6 +258,14 @@ async function main(): Promise<void> {
   await writeFile(targetOverlay, `${JSON.stringify(options.schema ? { default_target_schema: options.schema } : {})}\n`);
 
   const services = await startServices(options);
+  // Stopped by a signal: the servers this run started stop too (a PostgreSQL server would
+  // otherwise outlive it), and the exit status says which signal.
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      say(`interrupted by ${signal}: stopping the local servers`);
+      void services.stop().finally(() => process.exit(status));
+    });
+  }
   try {
     const { env } = services;
     await Promise.all([checkPostgres(env), checkS3(env, bucket)]);

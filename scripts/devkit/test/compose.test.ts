@@ -305,9 +305,9 @@ describe('Dockerfile', () => {
   const [build, runtime] = stages;
   const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces;
 
-  it('builds in one stage and runs in another, on Node 20', () => {
+  it('builds in one stage and runs in another, on Node 26 (the active LTS)', () => {
     expect(stages.map((s) => s.name)).toEqual(['build', 'runtime']);
-    expect(dockerfile).toMatch(/^ARG NODE_VERSION=20$/m);
+    expect(dockerfile).toMatch(/^ARG NODE_VERSION=26$/m);
     expect(build!.lines).toContainEqual(expect.stringMatching(/^RUN npm ci\b/));
     expect(build!.lines).toContainEqual('RUN npx tsc -b');
   });

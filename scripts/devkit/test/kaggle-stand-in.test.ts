@@ -8,9 +8,10 @@ import { type KaggleStandIn, startKaggleStandIn } from '../src/kaggle-stand-in';
 
 const BASIC = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
 
+/** A zip of `files`, the same bytes every time: a fixed mtime (yazl's default is now, to 2 s). */
 async function makeZip(files: Record<string, string>): Promise<Buffer> {
   const zip = new ZipFile();
-  for (const [name, text] of Object.entries(files)) zip.addBuffer(Buffer.from(text), name);
+  for (const [name, text] of Object.entries(files)) zip.addBuffer(Buffer.from(text), name, { mtime: new Date(2020, 0, 1) });
   zip.end();
   const chunks: Buffer[] = [];
   for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);

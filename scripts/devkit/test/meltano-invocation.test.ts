@@ -20,6 +20,7 @@ import { parse } from 'yaml';
 
 import { type KaggleStandIn, startKaggleStandIn } from '../src/kaggle-stand-in';
 import { generateSample, type SampleCounts, writeKaggleZip } from '../src/sample-dataset';
+import { connectTestDatabase, testPgEnv, testS3Client, testS3Env } from '../src/testing';
 
 /*
  * Runs the four executables exactly as Meltano (3.x) invokes the custom plugins that
@@ -423,7 +424,6 @@ describe('the Meltano project run the way Meltano invokes its plugins', () => {
     const zip = await writeKaggleZip(sample.files, join(work, 'dataset.zip'));
     kaggle = await startKaggleStandIn({ datasets: { [DATASET]: { versions: { 1: zip.path } } }, token });
 
-    const url = new URL(process.env.TEST_DATABASE_URL ?? '');
     // The user's environment: what the executables read themselves, and Meltano's own
     // variables for the settings this test isolates (bucket, schema, Kaggle's address).
     const inherited = Object.fromEntries(
@@ -433,15 +433,8 @@ describe('the Meltano project run the way Meltano invokes its plugins', () => {
       ...inherited,
       MELTANO_PROJECT_ROOT: projectRoot,
       KAGGLE_API_TOKEN: token,
-      AWS_ENDPOINT_URL_S3: process.env.TEST_S3_ENDPOINT,
-      AWS_ACCESS_KEY_ID: process.env.TEST_S3_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: process.env.TEST_S3_SECRET_ACCESS_KEY,
-      AWS_REGION: process.env.TEST_S3_REGION ?? 'us-east-1',
-      PGHOST: url.hostname,
-      PGPORT: url.port || '5432',
-      PGUSER: decodeURIComponent(url.username),
-      PGPASSWORD: decodeURIComponent(url.password),
-      PGDATABASE: url.pathname.slice(1) || 'postgres',
+      ...testS3Env(),
+      ...testPgEnv(),
       TAP_KAGGLE_API_BASE_URL: kaggle.baseUrl.rpc,
       PROCESSOR_BUCKET: bucket,
       TAP_MINIO_CSV_BUCKET: bucket,
@@ -449,14 +442,8 @@ describe('the Meltano project run the way Meltano invokes its plugins', () => {
       TARGET_POSTGRES_BATCH_SIZE_ROWS: '100',
     };
 
-    db = new Client({ connectionString: process.env.TEST_DATABASE_URL });
-    await db.connect();
-    s3 = new S3Client({
-      endpoint: process.env.TEST_S3_ENDPOINT,
-      region: userEnv.AWS_REGION,
-      forcePathStyle: true,
-      credentials: { accessKeyId: userEnv.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: userEnv.AWS_SECRET_ACCESS_KEY ?? '' },
-    });
+    db = await connectTestDatabase();
+    s3 = testS3Client();
   });
 
   afterAll(async () => {

@@ -1,14 +1,22 @@
+/**
+ * The one end-to-end test of the pipeline: `npm start` over the generated Olist sample, then
+ * each pair of executables against references no connector produced.
+ */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
-import { Client } from 'pg';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
-import { OLIST_FILES, OLIST_HEADERS } from '../src/sample-dataset';
+import { type KaggleStandIn, startKaggleStandIn } from '../src/kaggle-stand-in';
+import { generateSample, OLIST_FILES, OLIST_HEADERS, writeKaggleZip } from '../src/sample-dataset';
+import { connectTestDatabase, testDatabaseUrl, testPgEnv, testS3Client, testS3Env, uniqueSchema } from '../src/testing';
+import { compareWithCopy, createTestBucket, type PipeResult, ROOT, runPipe, writeJson } from './support/pipes';
 
 const RUNNER = resolve(__dirname, '..', 'dist', 'run-pipeline.js');
 const SCALE = '0.01';
@@ -21,19 +29,7 @@ interface Run {
 
 /** Runs `npm start`'s runner against the test run's PostgreSQL and S3 servers. */
 function runPipeline(dataDir: string, schema: string, bucket: string, extra: string[] = []): Promise<Run> {
-  const url = new URL(process.env.TEST_DATABASE_URL ?? '');
-  const env = {
-    ...process.env,
-    PGHOST: url.hostname,
-    PGPORT: url.port || '5432',
-    PGUSER: decodeURIComponent(url.username),
-    PGPASSWORD: decodeURIComponent(url.password),
-    PGDATABASE: url.pathname.slice(1) || 'postgres',
-    AWS_ENDPOINT_URL_S3: process.env.TEST_S3_ENDPOINT,
-    AWS_ACCESS_KEY_ID: process.env.TEST_S3_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: process.env.TEST_S3_SECRET_ACCESS_KEY,
-    AWS_REGION: process.env.TEST_S3_REGION ?? 'us-east-1',
-  };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...testPgEnv(), ...testS3Env() };
   delete env.KAGGLE_USERNAME;
   delete env.KAGGLE_API_TOKEN;
   return new Promise((done) => {
@@ -134,9 +130,7 @@ describe('npm start: the Olist pipeline end to end', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'pipeline-e2e-'));
-    client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
-    await client.connect();
-    await client.query("SET TimeZone = 'UTC'");
+    client = await connectTestDatabase();
   });
 
   afterAll(async () => {
@@ -201,4 +195,168 @@ describe('npm start: the Olist pipeline end to end', () => {
     const again = await runPipeline(dataDir, schema, bucket, ['--sample-version', '2']);
     expect(again.stdout).toMatch(/nothing changed since the last run/);
   });
+});
+
+/*
+ * The same pipeline, one pair of executables at a time, against references that do not come
+ * from any connector: the original pipeline's cleaned files, and what PostgreSQL's own
+ * `COPY … CSV` makes of the objects. (Each package's own suite tests only that package.)
+ */
+
+const PROCESSOR_FIXTURES = join(ROOT, 'packages', 'processor', 'test', 'fixtures');
+/** The original system's Singer configs and catalogs for tap-minio-csv, copied byte for byte. */
+const ORIGINAL_DIR = join(__dirname, 'fixtures', 'original');
+const STREAMS = ['customers', 'order_items', 'orders', 'products'];
+
+/** Today's default object key of the processor for a stream (the run's date in UTC). */
+function defaultKey(stream: string, now = new Date()): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${stream}/${now.getUTCFullYear()}/${p(now.getUTCMonth() + 1)}/${p(now.getUTCDate())}/${stream}.csv`;
+}
+
+describe('tap-kaggle | processor', () => {
+  let standIn: KaggleStandIn;
+  let scratch: string;
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'pipeline-kaggle-'));
+    const zip = await writeKaggleZip(join(PROCESSOR_FIXTURES, 'olist-raw'), join(scratch, 'brazilian-ecommerce.zip'));
+    standIn = await startKaggleStandIn({ datasets: { 'olistbr/brazilian-ecommerce': { versions: { 1: zip.path } } }, username: 'pipe-user', key: 'pipe-key-0123456789' });
+  });
+
+  afterAll(async () => {
+    await standIn.stop();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('turns the Kaggle download into the cleaned CSV objects the original pipeline made, byte for byte', async () => {
+    const bucket = await createTestBucket('pipe');
+    const env = { PATH: process.env.PATH, HOME: scratch, KAGGLE_USERNAME: 'pipe-user', KAGGLE_KEY: 'pipe-key-0123456789', LOG_LEVEL: 'info', ...testS3Env() };
+    // The pipeline's own configs, with only the API and the bucket pointed at the test's.
+    const result = await runPipe(
+      { name: 'tap-kaggle', args: ['-c', join(ROOT, 'singer-config', 'tap-kaggle.json'), '-c', await writeJson(scratch, 'kaggle.json', { api_base_url: standIn.baseUrl.rpc })] },
+      { name: 'processor', args: ['-c', join(ROOT, 'singer-config', 'processor.json'), '-c', await writeJson(scratch, 'bucket.json', { bucket: bucket.name })] },
+      env,
+    );
+    expect(result.tapLog).not.toContain('ERROR');
+    expect(result.targetLog).not.toContain('ERROR');
+    expect([result.tapCode, result.targetCode]).toEqual([0, 0]);
+    // The tap's dataset-version bookmark, printed once every object is in place.
+    const states = result.targetOut.trim().split('\n');
+    expect(states).toHaveLength(1);
+    expect(JSON.parse(states[0]!)).toEqual(expect.objectContaining({ bookmarks: expect.any(Object) }));
+    const s3 = testS3Client();
+    try {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket.name }));
+      expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(STREAMS.map((s) => defaultKey(s)).sort());
+      for (const stream of STREAMS) {
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket.name, Key: defaultKey(stream) }));
+        expect(await object.Body?.transformToString()).toBe(await readFile(join(PROCESSOR_FIXTURES, 'olist-expected', `${stream}.csv`), 'utf8'));
+      }
+    } finally {
+      s3.destroy();
+    }
+  });
+});
+
+const TABLES = [
+  { table: 'customers', file: OLIST_FILES.customers, keys: 'customer_id', dates: '' },
+  { table: 'order_items', file: OLIST_FILES.orderItems, keys: 'order_id,product_id,order_item_id', dates: 'shipping_limit_date' },
+  {
+    table: 'orders',
+    file: OLIST_FILES.orders,
+    keys: 'order_id',
+    dates: 'order_purchase_timestamp,order_approved_at,order_delivered_carrier_date,order_delivered_customer_date,order_estimated_delivery_date',
+  },
+  { table: 'products', file: OLIST_FILES.products, keys: 'product_id', dates: '' },
+];
+
+describe('tap-minio-csv | target-postgres', () => {
+  let client: Client;
+  let dir: string;
+
+  beforeAll(async () => {
+    client = await connectTestDatabase();
+    dir = await mkdtemp(join(tmpdir(), 'pipeline-load-'));
+    await generateSample({ scale: 0.003, outDir: dir, extras: false, seed: 'tap-minio-csv' });
+  });
+
+  afterAll(async () => {
+    await client.end();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const pipeOk = (result: PipeResult) => ({
+    tap: result.tapCode,
+    target: result.targetCode,
+    log: result.tapCode || result.targetCode ? result.tapLog + result.targetLog : '',
+  });
+
+  it('loads every Olist table exactly as COPY … CSV reads the same file, value for value', async () => {
+    const bucket = await createTestBucket('e2e');
+    for (const { table, file } of TABLES) await bucket.put(`olist/${table}/${file}`, await readFile(join(dir, file)));
+    const schema = uniqueSchema('tmc_e2e');
+    const tapConfig = await writeJson(
+      dir,
+      'tap-e2e.json',
+      bucket.config({
+        tables: TABLES.map(({ table, keys, dates }) => ({ table_name: table, search_prefix: `olist/${table}/`, search_pattern: '\\.csv$', key_properties: keys, date_overrides: dates })),
+      }),
+    );
+    const targetConfig = await writeJson(dir, 'target-e2e.json', { connection_string: testDatabaseUrl(), default_target_schema: schema });
+    const result = await runPipe({ name: 'tap-minio-csv', args: ['-c', tapConfig] }, { name: 'target-postgres', args: ['-c', targetConfig] });
+    expect(pipeOk(result)).toEqual({ tap: 0, target: 0, log: '' });
+    for (const { table, file } of TABLES) {
+      const comparison = await compareWithCopy(client, schema, `${schema}_copy`, table, join(dir, file), OLIST_HEADERS[file]!);
+      expect({ table, ...comparison }).toEqual({ table, loaded: comparison.copied, copied: comparison.copied, onlyLoaded: [], onlyCopied: [] });
+      expect(comparison.copied).toBeGreaterThan(0);
+    }
+    // Leading zeros survive: discovery keeps the zip prefix a string.
+    const zips = await client.query(`SELECT count(*) AS n FROM ${client.escapeIdentifier(schema)}.customers WHERE customer_zip_code_prefix LIKE '0%'`);
+    expect(Number(zips.rows[0].n)).toBeGreaterThan(0);
+  });
+
+  it.each(['orders', 'customers', 'order_items'])(
+    'loads %s with the original system config and catalog, unchanged but for endpoint, bucket and credentials',
+    async (table) => {
+      const bucket = await createTestBucket('legacy');
+      const spec = TABLES.find((t) => t.table === table)!;
+      // The original system put each cleaned file at the bucket's root under its Kaggle name.
+      await bucket.put(spec.file, await readFile(join(dir, spec.file)));
+      const configName = `tap-minio-csv-config-${table.replace('_', '-')}.json`;
+      const catalogName = `${table.replace('_', '-')}-catalog.json`;
+      const s3 = bucket.config();
+      const overrides = await writeJson(dir, `tap-overrides-${table}.json`, {
+        endpoint_url: s3.endpoint_url,
+        bucket: s3.bucket,
+        aws_access_key_id: s3.aws_access_key_id,
+        aws_secret_access_key: s3.aws_secret_access_key,
+      });
+      const schema = uniqueSchema('tmc_legacy');
+      const pg = testPgEnv();
+      const targetOverrides = await writeJson(dir, `target-overrides-${table}.json`, {
+        postgres_host: pg.PGHOST,
+        postgres_port: Number(pg.PGPORT),
+        postgres_username: pg.PGUSER,
+        postgres_password: pg.PGPASSWORD,
+        postgres_database: pg.PGDATABASE,
+        postgres_schema: schema,
+      });
+      const result = await runPipe(
+        { name: 'tap-minio-csv', args: ['-c', join(ORIGINAL_DIR, 'tap-configs', configName), '-c', overrides, '-p', join(ORIGINAL_DIR, 'schemas', catalogName)] },
+        { name: 'target-postgres', args: ['-c', join(ORIGINAL_DIR, 'target-configs', 'target-postgres.json'), '-c', targetOverrides] },
+      );
+      expect(pipeOk(result)).toEqual({ tap: 0, target: 0, log: '' });
+      const comparison = await compareWithCopy(client, schema, `${schema}_copy`, table, join(dir, spec.file), OLIST_HEADERS[spec.file]!);
+      expect(comparison.onlyLoaded).toEqual([]);
+      expect(comparison.onlyCopied).toEqual([]);
+      expect(comparison.loaded).toBe(comparison.copied);
+      expect(comparison.loaded).toBeGreaterThan(0);
+      // The target printed the tap's last state: the bookmark of the one object read.
+      const states = result.targetOut.trim().split('\n');
+      expect(JSON.parse(states[states.length - 1]!)).toEqual({
+        bookmarks: { [table]: { modified_since: expect.any(String), keys_at_modified_since: [spec.file] } },
+      });
+    },
+  );
 });

@@ -10,36 +10,18 @@ import {
   GetObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
+import { testS3Client, testS3Env, uniqueBucket as sharedUniqueBucket } from '@singer-ts/devkit/testing';
 
-/** The S3 server jest's global setup started (or TEST_S3_ENDPOINT). */
-export function s3Env(): NodeJS.ProcessEnv {
-  const endpoint = process.env.TEST_S3_ENDPOINT;
-  if (!endpoint) throw new Error('TEST_S3_ENDPOINT is not set: run the tests through the root jest config');
-  return {
-    AWS_ENDPOINT_URL_S3: endpoint,
-    AWS_ACCESS_KEY_ID: process.env.TEST_S3_ACCESS_KEY_ID ?? '',
-    AWS_SECRET_ACCESS_KEY: process.env.TEST_S3_SECRET_ACCESS_KEY ?? '',
-    AWS_REGION: process.env.TEST_S3_REGION ?? 'us-east-1',
-  };
-}
+/** The S3 server jest's global setup started (or TEST_S3_ENDPOINT), as the processor reads it. */
+export const s3Env = testS3Env;
 
-export function testClient(): S3Client {
-  const env = s3Env();
-  return new S3Client({
-    endpoint: env.AWS_ENDPOINT_URL_S3,
-    region: env.AWS_REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+export const testClient = testS3Client;
 
 /** A bucket name no other test uses. */
 export function uniqueBucket(label: string): string {
-  return `proc-${label}-${randomBytes(4).toString('hex')}`.toLowerCase().slice(0, 63);
+  return sharedUniqueBucket(`proc-${label}`);
 }
 
 export async function createBucket(client: S3Client, bucket: string): Promise<void> {

@@ -117,16 +117,33 @@ describe('a multipart upload stream against a real S3 server', () => {
     const queueSize = 2;
     const { stream } = upload(s3, bucket, 'slow.txt', queueSize);
     let accepted = 0;
+    let waitingForDrain = false;
     const writing = (async () => {
       for (let i = 0; i < 6 * 80; i += 1) {
         accepted += 1;
-        if (!stream.write(text(i))) await once(stream, 'drain');
+        if (!stream.write(text(i))) {
+          waitingForDrain = true;
+          await once(stream, 'drain');
+          waitingForDrain = false;
+        }
       }
     })();
     // Until S3 answers, the writer must stall once the queue and the part being filled are full.
-    while (events.filter((e) => e.startsWith('UploadPartCommand')).length < queueSize) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 200));
+    // Stalled for good: waiting for 'drain' with queueSize parts held, and still so after a whole
+    // turn of the event loop, in which nothing else is pending (the held parts do no I/O). No
+    // clock is involved, so a slow machine cannot make this pass before the writer got there.
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const parts = (): number => events.filter((e) => e.startsWith('UploadPartCommand')).length;
+    for (;;) {
+      await turn();
+      if (!waitingForDrain || parts() < queueSize) continue;
+      const before = accepted;
+      await turn();
+      await turn();
+      if (waitingForDrain && accepted === before) break;
+    }
     const stalledAt = accepted;
+    expect(stalledAt * 64 * 1024).toBeGreaterThan(queueSize * MIN_PART_SIZE);
     expect(stalledAt * 64 * 1024).toBeLessThanOrEqual((queueSize + 1) * MIN_PART_SIZE + 2 * 64 * 1024);
     expect(events.filter((e) => e.startsWith('UploadPartCommand'))).toHaveLength(queueSize);
     release();

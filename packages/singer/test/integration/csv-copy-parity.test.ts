@@ -15,12 +15,12 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
+import { pick, random, testDatabaseUrl } from '@singer-ts/devkit/testing';
 import { Client, type DatabaseError } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
 import { openCsv } from '../../src/csv-source';
 import { SingerError } from '../../src/errors';
-import { pick, random } from '../support/random';
 
 interface Document {
   text: string;
@@ -196,9 +196,7 @@ describe('openCsv against PostgreSQL COPY … CSV', () => {
   let client: Client;
 
   beforeAll(async () => {
-    const url = process.env.TEST_DATABASE_URL;
-    if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests through the root jest config');
-    client = new Client({ connectionString: url });
+    client = new Client({ connectionString: testDatabaseUrl() });
     await client.connect();
     await client.query("SET client_encoding TO 'UTF8'");
   });

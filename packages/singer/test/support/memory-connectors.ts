@@ -15,6 +15,8 @@ import {
 export interface MemoryStore {
   committed: Record<string, Record<string, unknown>[]>;
   events: string[];
+  /** Called as a sink takes each record: what a test waits on instead of sleeping. */
+  onRecord?: (stream: string, record: Record<string, unknown>) => void;
 }
 
 export interface MemoryConfig {
@@ -62,6 +64,7 @@ class MemorySink extends Sink {
 
   protected override processRecord(record: Record<string, unknown>, _position: RecordPosition): void {
     this.buffer.push(record);
+    this.target.onRecord(this.stream, record);
   }
 
   protected override async processBatch(): Promise<void> {
@@ -108,6 +111,10 @@ export class MemoryTarget extends Target<MemoryConfig> {
     readonly store: MemoryStore,
   ) {
     super(config, context);
+  }
+
+  onRecord(stream: string, record: Record<string, unknown>): void {
+    this.store.onRecord?.(stream, record);
   }
 
   get events(): string[] {

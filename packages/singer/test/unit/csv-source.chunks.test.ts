@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
 
+import { random } from '@singer-ts/devkit/testing';
+
 import { type CsvOptions, type CsvRow, openCsv } from '../../src/csv-source';
 import { SingerError } from '../../src/errors';
-import { random } from '../support/random';
 
 interface Outcome {
   header: readonly string[];

@@ -1,5 +1,6 @@
+import { pick, random } from '@singer-ts/devkit/testing';
+
 import { type CsvRecord, CsvSyntaxError, type CsvSyntaxProblem, CsvTokenizer } from '../../src/csv-tokenizer';
-import { pick, random } from '../support/random';
 
 interface Outcome {
   records: CsvRecord[];

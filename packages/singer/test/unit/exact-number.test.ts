@@ -1,3 +1,5 @@
+import { random } from '@singer-ts/devkit/testing';
+
 import {
   compareDecimals,
   compareExact,
@@ -6,7 +8,6 @@ import {
   LosslessNumber,
   parseDecimal,
 } from '../../src';
-import { random } from '../support/random';
 
 const exact = (text: string): LosslessNumber => new LosslessNumber(text);
 

@@ -162,8 +162,14 @@ describe('Target', () => {
       env: {},
       signal: controller.signal,
     });
+    // Record 2 reaches the sink only after the STATE before it was committed and printed.
+    const secondRecord = new Promise<void>((resolve) => {
+      store.onRecord = (_stream, r) => {
+        if (r.id === 2) resolve();
+      };
+    });
     input.write(`${schema()}\n${record(1)}\n${state({ a: 1 })}\n${record(2)}\n`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await secondRecord;
     controller.abort('SIGTERM');
     input.end();
     const result = await running;

@@ -1,5 +1,6 @@
+import { pick, random } from '@singer-ts/devkit/testing';
+
 import { compareExact, isExactMultipleOf, isLosslessNumber, type JsonSchema, LosslessNumber, parseExactJson, RecordError, RecordValidator } from '../../src';
-import { pick, random } from '../support/random';
 
 const exact = (text: string): LosslessNumber => new LosslessNumber(text);
 const schemaOf = (text: string): JsonSchema => parseExactJson(text) as JsonSchema;

@@ -12,8 +12,10 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
+import type { TestS3Settings } from '@singer-ts/devkit/testing';
+import { testS3Client, testS3Config, testS3Settings } from '@singer-ts/devkit/testing';
 import type { Catalog } from '@singer-ts/singer';
 import { runTapInProcess, type TapRunResult } from '@singer-ts/singer/testing';
 
@@ -24,23 +26,8 @@ import { S3ObjectStore } from '../../src/s3-object-store';
 import { spec } from '../../src/spec';
 import { TapMinioCsv } from '../../src/tap';
 
-export interface S3Settings {
-  endpoint: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  region: string;
-}
-
-export function s3Settings(): S3Settings {
-  const endpoint = process.env.TEST_S3_ENDPOINT;
-  if (!endpoint) throw new Error('TEST_S3_ENDPOINT is not set: run through the root jest config (global setup)');
-  return {
-    endpoint,
-    accessKeyId: process.env.TEST_S3_ACCESS_KEY_ID ?? '',
-    secretAccessKey: process.env.TEST_S3_SECRET_ACCESS_KEY ?? '',
-    region: process.env.TEST_S3_REGION ?? 'us-east-1',
-  };
-}
+export type S3Settings = TestS3Settings;
+export const s3Settings = testS3Settings;
 
 let counter = 0;
 
@@ -64,14 +51,7 @@ export async function createTestBucket(label: string): Promise<TestBucket> {
   const settings = s3Settings();
   counter += 1;
   const name = `tmc-${label}-${process.pid}-${counter}-${Date.now().toString(36)}`.toLowerCase().slice(0, 63);
-  const client = new S3Client({
-    endpoint: settings.endpoint,
-    region: settings.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const client = testS3Client();
   await client.send(new CreateBucketCommand({ Bucket: name }));
   const store = new S3ObjectStore(client, name);
   const bucket: TestBucket = {
@@ -91,16 +71,7 @@ export async function createTestBucket(label: string): Promise<TestBucket> {
     async waitPast(date) {
       while ((await store.now()).getTime() <= date.getTime()) await new Promise((r) => setTimeout(r, 200));
     },
-    config(extra) {
-      return {
-        endpoint_url: settings.endpoint,
-        bucket: name,
-        aws_access_key_id: settings.accessKeyId,
-        aws_secret_access_key: settings.secretAccessKey,
-        region: settings.region,
-        ...extra,
-      };
-    },
+    config: (extra) => testS3Config(name, extra),
     async keys() {
       const page = await client.send(new ListObjectsV2Command({ Bucket: name }));
       return (page.Contents ?? []).map((o) => o.Key ?? '');

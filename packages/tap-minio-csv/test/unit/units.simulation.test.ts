@@ -5,9 +5,9 @@
  * (those before each run's last STATE) never repeat, and once the writes stop and every unit
  * has run again, every row of every object has been read.
  */
+import { pick, random } from '@singer-ts/devkit/testing';
 import type { TapRunResult } from '@singer-ts/singer/testing';
 
-import { pick, random } from '../../../singer/test/support/random';
 import { MemoryObjectStore, mergeStates, runOnStore } from '../support/memory-store';
 
 const SPLITS = ['whole', 'none', 'prefix:1', 'prefix:2', 'prefix:3', 'hash:1', 'hash:3', 'hash:5'] as const;

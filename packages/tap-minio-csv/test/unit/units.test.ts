@@ -1,6 +1,6 @@
+import { pick, random } from '@singer-ts/devkit/testing';
 import { ConfigError } from '@singer-ts/singer';
 
-import { pick, random } from '../../../singer/test/support/random';
 import type { TableSpec } from '../../src/config';
 import { mergeUnitStates } from '../../src/merge-states';
 import { findUnit, fnv1a32, formatSplit, keyLevels, parseSplit, unitIdOf, type UnitSplit } from '../../src/units';

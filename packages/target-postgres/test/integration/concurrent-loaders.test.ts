@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 
+import { pick, random } from '@singer-ts/devkit/testing';
 import type { Client } from 'pg';
 
-import { pick, random } from '../../../singer/test/support/random';
 import { BIN, connect, select, uniqueSchema, writeConfig } from './helpers';
 
 /**

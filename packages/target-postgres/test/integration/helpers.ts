@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
+import { connectTestDatabase, testDatabaseUrl, uniqueSchema as sharedUniqueSchema } from '@singer-ts/devkit/testing';
 import { runTargetInProcess, type TargetRunResult } from '@singer-ts/singer/testing';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 
 import { TARGET_POSTGRES_SPEC } from '../../src/cli';
 import { TargetPostgres } from '../../src/target';
@@ -15,23 +15,16 @@ import { TargetPostgres } from '../../src/target';
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 export const BIN = join(__dirname, '..', '..', 'bin', 'target-postgres.js');
 
-export function databaseUrl(): string {
-  const url = process.env.TEST_DATABASE_URL;
-  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests through the root jest config');
-  return url;
-}
+/** The suite's PostgreSQL (the shared test support). */
+export const databaseUrl = testDatabaseUrl;
 
 /** A schema name of its own for one test. */
 export function uniqueSchema(label: string): string {
-  return `tp_${label}_${randomBytes(4).toString('hex')}`;
+  return sharedUniqueSchema(`tp_${label}`);
 }
 
-export async function connect(): Promise<Client> {
-  const client = new Client({ connectionString: databaseUrl() });
-  await client.connect();
-  await client.query("SET TimeZone TO 'UTC'");
-  return client;
-}
+/** A client of the suite's PostgreSQL, in UTC. */
+export const connect = connectTestDatabase;
 
 /** Writes a config file for the target (connection from TEST_DATABASE_URL) and returns its path. */
 export function writeConfig(config: Record<string, unknown>): string {

@@ -111,9 +111,6 @@ async function main(): Promise<void> {
   const floorAt = process.argv.indexOf('--floor');
   if (floorAt >= 0) return floor(process.argv[floorAt + 1] ?? '');
   const options = parseOptions(process.argv.slice(2));
-  // The AWS SDK's notice that its 2027 releases need Node 22, here and in the floor's child (the
-  // processor silences it itself).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const work = await mkdtemp(join(tmpdir(), 'bench-processor-'));
   const log = (text: string): void => void process.stderr.write(`${text}\n`);
   log(`bench:processor: ${options.rows.toLocaleString('en')} records, work dir ${work}`);

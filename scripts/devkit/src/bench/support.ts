@@ -5,35 +5,27 @@ import type { Readable } from 'node:stream';
 
 import { S3Client } from '@aws-sdk/client-s3';
 
+import { hex32, random } from '../testing';
+
 export const MB = 1024 * 1024;
 
-/** A small deterministic PRNG (mulberry32), so every run processes the same bytes. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function hex32(next: () => number): string {
-  let out = '';
-  for (let i = 0; i < 4; i += 1) out += Math.floor(next() * 0x100000000).toString(16).padStart(8, '0');
-  return out;
-}
-
-/** A `--require`d probe: each child appends its peak RSS to a file as it exits. */
+/**
+ * A `--require`d probe: each child appends its peak RSS (kB) to a file as it exits. On Linux that
+ * is VmHWM, the high-water mark of the process's own memory: getrusage's maxRSS keeps the mark
+ * across exec, so a child would report its forking parent's size when that was larger.
+ */
 export async function writeProbe(dir: string): Promise<string> {
   const path = join(dir, 'rss-probe.js');
   await writeFile(
     path,
     `process.on('exit', () => {
   try {
-    require('fs').appendFileSync(process.env.BENCH_RSS_FILE,
-      JSON.stringify({ label: process.env.BENCH_LABEL, maxRss: process.resourceUsage().maxRSS }) + '\\n');
+    const fs = require('fs');
+    let kb = process.resourceUsage().maxRSS;
+    try {
+      kb = Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
+    } catch {}
+    fs.appendFileSync(process.env.BENCH_RSS_FILE, JSON.stringify({ label: process.env.BENCH_LABEL, maxRss: kb }) + '\\n');
   } catch {}
 });\n`,
   );

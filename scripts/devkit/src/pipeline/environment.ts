@@ -45,9 +45,9 @@ export async function stablePort(dataDir: string, service: keyof Ports): Promise
   return port;
 }
 
-export async function startLocalPostgres(dataDir: string): Promise<PostgresService> {
+export async function startLocalPostgres(dataDir: string, onNotice?: (line: string) => void): Promise<PostgresService> {
   const port = await stablePort(dataDir, 'postgres');
-  return startPostgres({ dataDir: join(dataDir, 'postgres'), port, password: LOCAL_PG_PASSWORD });
+  return startPostgres({ dataDir: join(dataDir, 'postgres'), port, password: LOCAL_PG_PASSWORD, onNotice });
 }
 
 export async function startLocalS3(dataDir: string): Promise<S3Service> {

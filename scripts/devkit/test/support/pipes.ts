@@ -1,47 +1,29 @@
 /**
- * End-to-end helpers: the real `tap-minio-csv | target-postgres` executables, and a table
- * loaded by PostgreSQL's own `COPY … CSV` to compare with.
+ * The end-to-end test's helpers: two real executables joined by a pipe, a bucket of the test's
+ * own, and a table loaded by PostgreSQL's own `COPY … CSV` to compare with.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
-import { Client } from 'pg';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
-const ROOT = join(__dirname, '../../../..');
-export const TAP_BIN = join(ROOT, 'packages/tap-minio-csv/bin/tap-minio-csv.js');
-export const TARGET_BIN = join(ROOT, 'packages/target-postgres/bin/target-postgres.js');
+import { testS3Client, testS3Config, uniqueBucket } from '../../src/testing';
 
-export function databaseUrl(): string {
-  const url = process.env.TEST_DATABASE_URL;
-  if (!url) throw new Error('TEST_DATABASE_URL is not set: run through the root jest config (global setup)');
-  return url;
-}
+export const ROOT = resolve(__dirname, '..', '..', '..', '..');
 
-export function uniqueSchema(label: string): string {
-  return `tmc_${label}_${randomBytes(4).toString('hex')}`;
-}
-
-export async function connect(): Promise<Client> {
-  const client = new Client({ connectionString: databaseUrl() });
-  await client.connect();
-  await client.query("SET TimeZone TO 'UTC'");
-  return client;
-}
+/** The real executable `name` (built by `tsc -b`, as `npm test`'s pretest does). */
+export const bin = (name: string): string => join(ROOT, 'packages', name, 'bin', `${name}.js`);
 
 export async function writeJson(dir: string, name: string, value: unknown): Promise<string> {
   const path = join(dir, name);
   await writeFile(path, JSON.stringify(value));
   return path;
-}
-
-export async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'tap-minio-csv-e2e-'));
 }
 
 export interface PipeResult {
@@ -53,24 +35,52 @@ export interface PipeResult {
   targetOut: string;
 }
 
-/** Runs `tap-minio-csv <tapArgs> | target-postgres <targetArgs>` as two processes. */
-export async function runPipe(tapArgs: string[], targetArgs: string[]): Promise<PipeResult> {
-  const env = { ...process.env, LOG_LEVEL: 'info' };
-  const tap = spawn(process.execPath, [TAP_BIN, ...tapArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const target = spawn(process.execPath, [TARGET_BIN, ...targetArgs], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  tap.stdout.pipe(target.stdin);
-  const text = (stream: NodeJS.ReadableStream): Promise<string> =>
-    new Promise((resolve) => {
-      let out = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => (out += chunk));
-      stream.on('end', () => resolve(out));
-    });
-  const [tapLog, targetLog, targetOut] = [text(tap.stderr), text(target.stderr), text(target.stdout)];
-  const exit = (child: ReturnType<typeof spawn>): Promise<number | null> =>
-    new Promise((resolve) => child.on('close', (code) => resolve(code)));
-  const [tapCode, targetCode] = await Promise.all([exit(tap), exit(target)]);
-  return { tapCode, targetCode, tapLog: await tapLog, targetLog: await targetLog, targetOut: await targetOut };
+/** Runs `<tap> <tapArgs> | <target> <targetArgs>` as two processes, as a shell pipe would. */
+export async function runPipe(
+  tap: { name: string; args: string[] },
+  target: { name: string; args: string[] },
+  env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' },
+): Promise<PipeResult> {
+  const tapProcess = spawn(process.execPath, [bin(tap.name), ...tap.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const targetProcess = spawn(process.execPath, [bin(target.name), ...target.args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  tapProcess.stdout.pipe(targetProcess.stdin);
+  const text = async (stream: NodeJS.ReadableStream): Promise<string> => {
+    let out = '';
+    for await (const chunk of stream) out += String(chunk);
+    return out;
+  };
+  const outputs = Promise.all([text(tapProcess.stderr), text(targetProcess.stderr), text(targetProcess.stdout)]);
+  const [[tapCode], [targetCode]] = (await Promise.all([once(tapProcess, 'close'), once(targetProcess, 'close')])) as [
+    [number | null],
+    [number | null],
+  ];
+  const [tapLog, targetLog, targetOut] = await outputs;
+  return { tapCode, targetCode, tapLog, targetLog, targetOut };
+}
+
+/** A bucket of the test's own on the suite's S3 server. */
+export async function createTestBucket(label: string): Promise<{
+  name: string;
+  put(key: string, body: Buffer | string): Promise<void>;
+  /** S3 config keys of tap-minio-csv and the processor for this bucket. */
+  config(extra?: Record<string, unknown>): Record<string, unknown>;
+}> {
+  const name = uniqueBucket(label);
+  const client = testS3Client();
+  await client.send(new CreateBucketCommand({ Bucket: name }));
+  client.destroy();
+  return {
+    name,
+    async put(key, body) {
+      const s3 = testS3Client();
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: name, Key: key, Body: body, ContentLength: Buffer.byteLength(body) }));
+      } finally {
+        s3.destroy();
+      }
+    },
+    config: (extra = {}) => testS3Config(name, extra),
+  };
 }
 
 /**

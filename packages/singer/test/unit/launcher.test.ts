@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+import { YOUNG_GENERATION_BYTES } from '../../src/launcher';
+
+const LAUNCHER = join(__dirname, '..', '..', 'src', 'launcher.ts');
+
+/** Runs `body` in a fresh Node.js as `launch()`'s start function, the launcher compiled from source. */
+function runLaunched(body: string, nodeOptions: string[] = []): { status: number | null; stdout: string; stderr: string } {
+  const script = `
+    const ts = require('typescript');
+    const source = require('fs').readFileSync(${JSON.stringify(LAUNCHER)}, 'utf8');
+    const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+    const m = { exports: {} };
+    new Function('module', 'exports', 'require', outputText)(m, m.exports, require);
+    m.exports.launch('test', () => { ${body} });
+  `;
+  const result = spawnSync(process.execPath, [...nodeOptions, '--eval', script], { encoding: 'utf8', timeout: 60_000, cwd: __dirname });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Allocates ~1.5 GB of short-lived objects a chunk at a time, letting the event loop turn between
+ * chunks as a streaming connector does, then prints the young generation's size.
+ */
+const CHURN = `
+  (async () => {
+    let keep = [];
+    for (let chunk = 0; chunk < 1500; chunk += 1) {
+      for (let i = chunk * 1e4; i < (chunk + 1) * 1e4; i += 1) { const o = { a: 'x' + i, b: [i, i + 1] }; if (i % 1000 === 0) { keep.push(o); if (keep.length > 1000) keep = []; } }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const space = require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    process.stdout.write(String(space.space_size));
+  })();
+`;
+
+describe('launch', () => {
+  it("holds V8's young generation at 16 MB on this Node.js line, whatever its own ceiling", () => {
+    const result = runLaunched(CHURN);
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(Number(result.stdout)).toBeGreaterThan(YOUNG_GENERATION_BYTES / 4);
+    expect(Number(result.stdout)).toBeLessThanOrEqual(YOUNG_GENERATION_BYTES);
+  });
+
+  it('leaves the young generation alone when the user sized it', () => {
+    const result = runLaunched(CHURN, ['--max-semi-space-size=1']);
+    expect(result.status).toBe(0);
+    expect(Number(result.stdout)).toBeLessThanOrEqual(2 * 1024 * 1024);
+  });
+});
