@@ -181,9 +181,21 @@ export async function runPair(options: PairOptions): Promise<PairResult> {
   else signal?.addEventListener('abort', stop, { once: true });
 
   // The target may exit early (bad config); then the tap's writes fail with EPIPE, which is
-  // the target's error to report, not the tap's.
+  // the target's error to report, not the tap's. Its output has nowhere to go: the tap is
+  // stopped, as a shell pipe's SIGPIPE would stop it, and what it still prints is discarded
+  // (a tap blocked on a full pipe would never end otherwise).
   targetProcess.stdin.on('error', () => undefined);
   tapProcess.stdout.pipe(targetProcess.stdin, { end: false });
+  let targetEndedFirst = false;
+  void targetWatch.exitCode.then(() => {
+    if (tapProcess.exitCode !== null || tapProcess.signalCode !== null) return;
+    targetEndedFirst = true;
+    tapProcess.stdout.unpipe(targetProcess.stdin);
+    tapProcess.stdout.resume();
+    tapProcess.kill('SIGTERM');
+    const killer = setTimeout(() => tapProcess.kill('SIGKILL'), KILL_AFTER_MS);
+    void tapWatch.exitCode.then(() => clearTimeout(killer));
+  });
 
   const tapCode = await tapWatch.exitCode;
   tapProcess.stdout.unpipe(targetProcess.stdin);
@@ -205,6 +217,10 @@ export async function runPair(options: PairOptions): Promise<PairResult> {
 
   const stateChanged = saver.hasState;
   const seconds = (Date.now() - started) / 1000;
+  if (targetEndedFirst) {
+    const error = targetCode !== 0 ? (targetWatch.lastError() ?? `${target.name} exited with status ${targetCode}`) : `${target.name} ended before its input did`;
+    return { ok: false, records, seconds, stateChanged, failedStage: target.name, error };
+  }
   if (stopped && tapCode !== 0) {
     return { ok: false, records, seconds, stateChanged, failedStage: tap.name, error: `stopped before ${tap.name} finished` };
   }
