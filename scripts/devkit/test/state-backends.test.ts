@@ -216,7 +216,7 @@ describe('state backend URIs', () => {
     expect(parseStateBackendUri('s3://bucket/prefix').kind).toBe('s3');
     expect(parseStateBackendUri('postgresql://u:p@h/db/singer_state').kind).toBe('postgresql');
     expect(parseStateBackendUri('postgres://u:p@h/db').kind).toBe('postgresql');
-    expect(() => parseStateBackendUri('gs://bucket')).toThrow(/unknown scheme gs:/);
+    expect(() => parseStateBackendUri('gs://bucket')).toThrow(/unknown scheme "gs"/);
     expect(() => parseStateBackendUri('file://relative/dir')).toThrow(/three slashes/);
     expect(redactUri('postgresql://user:secret@host/db')).toBe('postgresql://user:***@host/db');
     expect(redactUri('s3://KEY:SECRET@bucket/p')).not.toContain('SECRET');

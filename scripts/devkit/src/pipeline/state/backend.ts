@@ -69,7 +69,7 @@ export function parseStateBackendUri(uri: string): ParsedStateBackendUri {
       return { kind: 'postgresql', url };
     default:
       throw new StateBackendError(
-        `the state backend URI ${redactUri(trimmed)} has an unknown scheme ${url.protocol}: use file:///dir, s3://bucket/prefix or postgresql://user:password@host/database`,
+        `the state backend URI ${redactUri(trimmed)} has an unknown scheme "${url.protocol.slice(0, -1)}": use file:///dir, s3://bucket/prefix or postgresql://user:password@host/database`,
       );
   }
 }
