@@ -25,15 +25,23 @@ export function hex32(next: () => number): string {
   return out;
 }
 
-/** A `--require`d probe: each child appends its peak RSS to a file as it exits. */
+/**
+ * A `--require`d probe: each child appends its peak RSS (kB) to a file as it exits. On Linux that
+ * is VmHWM, the high-water mark of the process's own memory: getrusage's maxRSS keeps the mark
+ * across exec, so a child would report its forking parent's size when that was larger.
+ */
 export async function writeProbe(dir: string): Promise<string> {
   const path = join(dir, 'rss-probe.js');
   await writeFile(
     path,
     `process.on('exit', () => {
   try {
-    require('fs').appendFileSync(process.env.BENCH_RSS_FILE,
-      JSON.stringify({ label: process.env.BENCH_LABEL, maxRss: process.resourceUsage().maxRSS }) + '\\n');
+    const fs = require('fs');
+    let kb = process.resourceUsage().maxRSS;
+    try {
+      kb = Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
+    } catch {}
+    fs.appendFileSync(process.env.BENCH_RSS_FILE, JSON.stringify({ label: process.env.BENCH_LABEL, maxRss: kb }) + '\\n');
   } catch {}
 });\n`,
   );

@@ -20,6 +20,8 @@ export interface UnitRunOptions {
   /** The stage's catalog (stage 2: discovered once for all its units). */
   catalog?: string;
   signal?: AbortSignal;
+  /** Variables for one process of a unit's pair only (a benchmark's probe, say). */
+  processEnv?: (unit: Unit, role: 'tap' | 'target') => NodeJS.ProcessEnv;
 }
 
 /**
@@ -40,8 +42,8 @@ export async function runUnit(unit: Unit, options: UnitRunOptions): Promise<Unit
   const { tap, target } = await unitCommands(stage, unit, dir, { catalog: options.catalog, state });
   const prefix = `[${unit.id}] `;
   const result = await runPair({
-    tap,
-    target,
+    tap: { ...tap, env: options.processEnv?.(unit, 'tap') },
+    target: { ...target, env: options.processEnv?.(unit, 'target') },
     env: options.env,
     stateSink: { save: (value) => options.backend.write(stateId, value) },
     log: (line) => options.log(`${prefix}${line}`),
