@@ -201,6 +201,17 @@ describe('state backend layouts, as Meltano keeps them', () => {
       await write;
       expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
       expect(await backend.read('olist:stage2:orders')).toBe('{"v":1}');
+
+      // What the URI leaves out comes from PG* variables, as libpq takes them.
+      const url = new URL(process.env.TEST_DATABASE_URL ?? '');
+      const fromEnv = await openStateBackend(`postgresql:///${url.pathname.slice(1) || 'postgres'}/${schema}`, {
+        PGHOST: url.hostname,
+        PGPORT: url.port,
+        PGUSER: decodeURIComponent(url.username),
+        PGPASSWORD: decodeURIComponent(url.password),
+      });
+      expect(await fromEnv.read('olist:stage2:orders')).toBe('{"v":1}');
+      await fromEnv.close();
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await client.end();
