@@ -98,15 +98,17 @@ describe.each([
 
   it('keeps unit ids that are key prefixes apart', async () => {
     await backend.write('olist:stage2:orders/2024/05', '{"p":1}');
-    await backend.write('olist:stage2:orders/2024/06', '{"p":2}');
+    await backend.write('olist:stage2:orders/2024/06/', '{"p":2}');
     expect(await backend.read('olist:stage2:orders/2024/05')).toBe('{"p":1}');
-    expect(await backend.read('olist:stage2:orders/2024/06')).toBe('{"p":2}');
+    expect(await backend.read('olist:stage2:orders/2024/06/')).toBe('{"p":2}');
   });
 
   it('refuses a state value that is not a JSON object, and a state id that escapes its folder', async () => {
     await expect(backend.write('olist:stage2:bad', 'not json')).rejects.toThrow(/not JSON/);
     await expect(backend.write('olist:stage2:bad', '[1]')).rejects.toThrow(/not a JSON object/);
     await expect(backend.write('../outside', '{}')).rejects.toThrow(/cannot be a state id/);
+    await expect(backend.write('a/../../outside', '{}')).rejects.toThrow(/cannot be a state id/);
+    await expect(backend.write('/abs', '{}')).rejects.toThrow(/cannot be a state id/);
   });
 });
 
@@ -171,6 +173,9 @@ describe('state backend layouts, as Meltano keeps them', () => {
     const rootBackend = await openStateBackend(`s3://${layoutBucket}`, s3Env());
     await rootBackend.write('olist:stage1:a.csv', '{"v":1}');
     expect(await s3Keys(client, layoutBucket)).toContain('olist:stage1:a.csv/state.json');
+    // A unit id ending in / (a key prefix) gets no doubled slash, as Meltano's join_path joins it.
+    await backend.write('olist:stage2:orders/2024/', '{"v":1}');
+    expect(await s3Keys(client, layoutBucket)).toContain('meltano/state/olist:stage2:orders/2024/state.json');
 
     // A Meltano lock (its time in epoch seconds) is waited for; an abandoned one is taken over.
     await client.send(new PutObjectCommand({ Bucket: layoutBucket, Key: 'meltano/state/olist:stage2:customers/lock', Body: String(Date.now() / 1000 - 60) }));

@@ -80,14 +80,20 @@ export function fileBackendDir(url: URL): string {
 }
 
 /**
- * Checks that a state id can be a folder or key prefix of its own: not empty, no `..` or
- * empty path segment, no control character. (`/` may appear, as in key prefixes: Meltano
- * finds such a state by its id, though `meltano state list` shows only the last segment.)
+ * Checks that a state id can be a folder or key prefix of its own: not empty, not starting
+ * with `/`, no `.` or `..` path segment, no control character. (`/` may appear, as in key
+ * prefixes: Meltano finds such a state by its id, though `meltano state list` shows only the
+ * last segment.)
  */
 export function checkStateId(stateId: string): string {
   const segments = stateId.split('/');
-  if (stateId === '' || /[\u0000-\u001f]/.test(stateId) || segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new StateBackendError(`${JSON.stringify(stateId)} cannot be a state id: it needs to be a path of non-empty names without . or ..`);
+  if (stateId === '' || stateId.startsWith('/') || /[\u0000-\u001f]/.test(stateId) || segments.some((s) => s === '.' || s === '..')) {
+    throw new StateBackendError(`${JSON.stringify(stateId)} cannot be a state id: it needs to be a relative path without . or .. segments`);
   }
   return stateId;
+}
+
+/** Meltano's `join_path`: parts joined by `/`, none added where one part ends or the next starts with it. */
+export function joinKey(...parts: string[]): string {
+  return parts.reduce((joined, part) => (joined.endsWith('/') || part.startsWith('/') ? `${joined}${part}` : `${joined}/${part}`));
 }

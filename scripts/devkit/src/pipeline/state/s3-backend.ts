@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
-import { checkStateId, redactUri, type StateBackend, StateBackendError } from './backend';
+import { checkStateId, joinKey, redactUri, type StateBackend, StateBackendError } from './backend';
 import { isLockStale, LOCK_GIVE_UP_SECONDS, LOCK_RETRY_SECONDS, lockStamp, singerStateOfRecord, sleep, stateRecordJson } from './meltano-state';
 
 interface S3Failure {
@@ -64,8 +64,8 @@ export class S3StateBackend implements StateBackend {
 
   /** The key of one of a state id's objects: `prefix/<state id>/<name>` (no leading `/` without a prefix). */
   key(stateId: string, name: 'state.json' | 'lock'): string {
-    const path = `${checkStateId(stateId)}/${name}`;
-    return this.prefix === '' ? path : `${this.prefix}/${path}`;
+    const path = joinKey(checkStateId(stateId), name);
+    return this.prefix === '' ? path : joinKey(this.prefix, path);
   }
 
   async read(stateId: string): Promise<string | undefined> {
