@@ -317,6 +317,13 @@ async function runParallel(pipeline: PipelineStages, env: NodeJS.ProcessEnv, run
       }
       run.units[stage.stage] = units.length;
       const at = Math.min(run.parallel, Math.max(units.length, 1));
+      if (stage.stage === 1 && at > 1 && units.some((u) => u.mode === 'selection')) {
+        // Each unit's tap-kaggle would download a new dataset version into the shared cache
+        // itself, all at once: one discovery fetches it first (a current cache costs a
+        // version check).
+        const fetched = await runToFile(command(stage.tap, ['--discover']), env, join(pipeline.runDir, 'tap-kaggle.catalog.json'), log);
+        if (!fetched.ok) throw new StageError('tap-kaggle --discover', fetched.error ?? 'failed');
+      }
       say(`stage ${stage.stage}/2: ${stage.title}, ${units.length} unit${units.length === 1 ? '' : 's'}, ${at} at a time`);
       const result = await runStageUnits(units, {
         pipeline,
