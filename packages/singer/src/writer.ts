@@ -51,9 +51,22 @@ export class MessageWriter {
     await this.flush();
   }
 
-  /** Writes everything queued and waits until the destination accepted it. */
+  /**
+   * Writes everything queued and waits until the destination has written it out, not only
+   * taken it into its buffer: a process that exits right after (the CLI harness ends the
+   * process once the run is over) must not cut off the tail of its output while a slow reader
+   * keeps the pipe full.
+   */
   async flush(): Promise<void> {
     await this.flushBuffer();
+    if (this.out.writableLength > 0) await this.written();
+  }
+
+  /** Resolves when every write so far has completed (a write's callback comes after those before it). */
+  private written(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.out.write('', (error) => (error ? reject(error) : resolve()));
+    });
   }
 
   private async flushBuffer(): Promise<void> {

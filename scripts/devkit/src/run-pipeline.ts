@@ -1,7 +1,8 @@
 import './supported-node';
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -11,16 +12,17 @@ import { Client } from 'pg';
 import { type KaggleStandIn, startKaggleStandIn } from './kaggle-stand-in';
 import { startFailureLine } from './local-postgres';
 import type { PostgresService, S3Service } from './local-services';
-import { DEFAULT_DATA_DIR, LOCAL_PG_PASSWORD, REPO_ROOT, startLocalPostgres, startLocalS3 } from './pipeline/environment';
-import { type PairResult, runPair, runToFile, type StageCommand } from './pipeline/run-pair';
+import { DEFAULT_DATA_DIR, exitWith, LOCAL_PG_PASSWORD, startLocalPostgres, startLocalS3 } from './pipeline/environment';
+import { runPair, runToFile } from './pipeline/run-pair';
+import { describeRecords, discoverCatalog, runStageUnits, type StageResult, unitLine } from './pipeline/run-units';
+import { command, DEFAULT_CONFIG_DIR, pipelineName, type PipelineStages, pipelineStages, type StageNumber } from './pipeline/stages';
+import { openStateBackend, type StateBackend } from './pipeline/state';
+import { listUnits } from './pipeline/units';
 import { generateSample, writeKaggleZip } from './sample-dataset';
 
 const DATASET = 'olistbr/brazilian-ecommerce';
 const STAND_IN_USER = 'local';
 const STAND_IN_KEY = 'local-stand-in-key';
-
-const bin = (pkg: string, name: string): string => join(REPO_ROOT, 'packages', pkg, 'bin', `${name}.js`);
-const configFile = (name: string): string => join(REPO_ROOT, 'singer-config', name);
 
 /** A stopping error: one line naming the stage and what to fix. */
 class StageError extends Error {
@@ -56,11 +58,26 @@ interface Options {
   schema?: string;
   /** Overrides singer-config's bucket (processor and tap-minio-csv alike). */
   bucket?: string;
+  /** Run the units of each stage, this many pairs at a time; undefined: one pair per stage, as always. */
+  parallel?: number;
+  /** Where the units' states are kept (a Meltano state backend URI). */
+  stateBackend?: string;
+}
+
+/** `--parallel` alone takes the machine's cores: give parseArgs that value. */
+function withParallelValue(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    out.push(arg);
+    if (arg === '--parallel' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('-'))) out.push(String(availableParallelism()));
+  }
+  return out;
 }
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
-    args: argv,
+    args: withParallelValue(argv),
     options: {
       'data-dir': { type: 'string' },
       scale: { type: 'string' },
@@ -68,11 +85,13 @@ function parseOptions(argv: string[]): Options {
       quiet: { type: 'boolean', default: false },
       schema: { type: 'string' },
       bucket: { type: 'string' },
+      parallel: { type: 'string' },
+      'state-backend': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    say(`npm start [-- --scale N] [--sample-version N] [--data-dir DIR] [--quiet]
+    say(`npm start [-- --scale N] [--sample-version N] [--data-dir DIR] [--quiet] [--parallel [N]] [--state-backend URI]
 
 Runs the Olist pipeline: tap-kaggle | processor (Kaggle → cleaned CSV objects in S3),
 then tap-minio-csv | target-postgres (S3 → PostgreSQL), with the configs in singer-config/.
@@ -89,6 +108,12 @@ PGDATABASE) for your PostgreSQL.
   --schema NAME       load into this PostgreSQL schema instead of singer-config's
   --bucket NAME       use this bucket instead of singer-config's
   --quiet             only the summary and errors
+  --parallel [N]      run each stage as units (one pair per file, table or split of the tap's),
+                      up to N pairs at once (default: the machine's ${availableParallelism()} cores); each unit
+                      keeps its own state in the state backend
+  --state-backend URI with --parallel: where the units' states are kept, as Meltano's
+                      state_backend.uri: file:///dir (default: <data dir>/state), s3://bucket/prefix,
+                      postgresql://user:password@host:port/database/schema (else STATE_BACKEND_URI)
 `);
     process.exit(0);
   }
@@ -96,6 +121,11 @@ PGDATABASE) for your PostgreSQL.
   const sampleVersion = values['sample-version'] === undefined ? 1 : Number(values['sample-version']);
   if (!(scale > 0)) throw new StageError('options', `--scale must be a positive number, not ${values.scale}`);
   if (!Number.isInteger(sampleVersion) || sampleVersion < 1) throw new StageError('options', '--sample-version must be a whole number from 1');
+  const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
+  if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) throw new StageError('options', `--parallel takes a whole number of pairs from 1, not ${values.parallel}`);
+  if (values['state-backend'] !== undefined && parallel === undefined) {
+    throw new StageError('options', '--state-backend keeps one state per unit: use it with --parallel N (--parallel 1 runs the units one at a time)');
+  }
   return {
     dataDir: values['data-dir'] ?? process.env.PIPELINE_DATA_DIR ?? DEFAULT_DATA_DIR,
     scale,
@@ -103,6 +133,8 @@ PGDATABASE) for your PostgreSQL.
     quiet: values.quiet ?? false,
     schema: values.schema,
     bucket: values.bucket,
+    parallel,
+    stateBackend: values['state-backend'],
   };
 }
 
@@ -232,10 +264,93 @@ async function tableCounts(env: NodeJS.ProcessEnv, schema: string, tables: strin
   return counts;
 }
 
-function formatPair(title: string, result: PairResult): string {
-  const total = Object.values(result.records).reduce((a, b) => a + b, 0);
-  const rate = result.seconds > 0 ? Math.round(total / result.seconds) : total;
-  return `  ${title}: ${total} records in ${result.seconds.toFixed(1)} s (${rate}/s)`;
+/** What a stage did, one pair or many units. */
+interface StageOutcome {
+  records: Record<string, number>;
+  seconds: number;
+}
+
+function formatPair(title: string, result: StageOutcome): string {
+  return `  ${title}: ${describeRecords(result.records, result.seconds)}`;
+}
+
+/** Both stages as today: one `tap | target` pair each, states in `<data dir>/state/`. */
+async function runSequential(pipeline: PipelineStages, env: NodeJS.ProcessEnv, stateDir: string, log: (line: string) => void, signal: AbortSignal): Promise<[StageOutcome, StageOutcome]> {
+  const { 1: extractStage, 2: loadStage } = pipeline.stages;
+  // Stage 1: Kaggle → cleaned CSV objects.
+  const kaggleState = join(stateDir, 'tap-kaggle.json');
+  const extract = command(extractStage.tap, existsSync(kaggleState) ? ['--state', kaggleState] : []);
+  say('stage 1/2: tap-kaggle | processor');
+  const first = await runPair({ tap: extract, target: command(extractStage.target), env, stateFile: kaggleState, log, signal });
+  if (!first.ok) throw new StageError(`tap-kaggle | processor (${first.failedStage})`, first.error ?? 'failed');
+
+  // Stage 2: objects → PostgreSQL, discovering the tables' types from the objects.
+  const catalog = join(pipeline.runDir, 'tap-minio-csv.catalog.json');
+  const minioState = join(stateDir, 'tap-minio-csv.json');
+  const discover = await runToFile(command(loadStage.tap, ['--discover']), env, catalog, log);
+  if (!discover.ok) throw new StageError('tap-minio-csv --discover', discover.error ?? 'failed');
+  const read = command(loadStage.tap, ['--catalog', catalog, ...(existsSync(minioState) ? ['--state', minioState] : [])]);
+  say('stage 2/2: tap-minio-csv | target-postgres');
+  const second = await runPair({ tap: read, target: command(loadStage.target), env, stateFile: minioState, log, signal });
+  if (!second.ok) throw new StageError(`tap-minio-csv | target-postgres (${second.failedStage})`, second.error ?? 'failed');
+  return [first, second];
+}
+
+interface UnitsRun {
+  parallel: number;
+  backend: StateBackend;
+  name: string;
+  units: Record<StageNumber, number>;
+}
+
+/**
+ * Both stages as units (`--parallel N`): each stage's units as up to N concurrent pairs, each
+ * with its own state in the backend; stage 2 starts once every unit of stage 1 succeeded.
+ */
+async function runParallel(pipeline: PipelineStages, env: NodeJS.ProcessEnv, run: UnitsRun, log: (line: string) => void, signal: AbortSignal): Promise<[StageOutcome, StageOutcome]> {
+  const outcomes: StageResult[] = [];
+    for (const stage of [pipeline.stages[1], pipeline.stages[2]]) {
+      let catalog: string | undefined;
+      if (stage.stage === 2) {
+        catalog = join(pipeline.runDir, 'tap-minio-csv.catalog.json');
+        const discover = await discoverCatalog(stage, env, catalog, log);
+        if (!discover.ok) throw new StageError('tap-minio-csv --discover', discover.error ?? 'failed');
+      }
+      let units;
+      try {
+        units = await listUnits(stage, env, log);
+      } catch (error) {
+        throw new StageError(`${stage.title}, listing units`, (error as Error).message);
+      }
+      run.units[stage.stage] = units.length;
+      const at = Math.min(run.parallel, Math.max(units.length, 1));
+      if (stage.stage === 1 && at > 1 && units.some((u) => u.mode === 'selection')) {
+        // Each unit's tap-kaggle would download a new dataset version into the shared cache
+        // itself, all at once: one discovery fetches it first (a current cache costs a
+        // version check).
+        const fetched = await runToFile(command(stage.tap, ['--discover']), env, join(pipeline.runDir, 'tap-kaggle.catalog.json'), log);
+        if (!fetched.ok) throw new StageError('tap-kaggle --discover', fetched.error ?? 'failed');
+      }
+      say(`stage ${stage.stage}/2: ${stage.title}, ${units.length} unit${units.length === 1 ? '' : 's'}, ${at} at a time`);
+      const result = await runStageUnits(units, {
+        pipeline,
+        name: run.name,
+        backend: run.backend,
+        env,
+        log,
+        catalog,
+        signal,
+        parallel: run.parallel,
+        onUnitDone: (unit, done, total) => log(`  ${unitLine(unit, done, total)}`),
+      });
+      if (!result.ok) {
+        const failure = result.failure;
+        if (!failure) throw new StageError(stage.title, 'stopped before every unit ran');
+        throw new StageError(`${stage.title}, unit ${failure.unit.id} (${failure.failedStage})`, failure.error ?? 'failed');
+      }
+      outcomes.push(result);
+  }
+  return [outcomes[0]!, outcomes[1]!];
 }
 
 async function main(): Promise<void> {
@@ -246,68 +361,43 @@ async function main(): Promise<void> {
   const runDir = join(options.dataDir, 'run');
   await mkdir(runDir, { recursive: true });
 
-  const processorConfig = JSON.parse(await readFile(configFile('processor.json'), 'utf8')) as { bucket?: string; key_template?: string };
-  const tapMinioConfig = JSON.parse(await readFile(configFile('tap-minio-csv.json'), 'utf8')) as { bucket?: string; tables?: { table_name: string }[] };
-  const targetConfig = JSON.parse(await readFile(configFile('target-postgres.json'), 'utf8')) as { default_target_schema?: string };
-  const bucket = options.bucket ?? tapMinioConfig.bucket ?? processorConfig.bucket ?? 'olist';
-  const tables = (tapMinioConfig.tables ?? []).map((t) => t.table_name);
-  // Overrides go in small config files passed after singer-config's (later files win).
-  const bucketOverlay = join(runDir, 'bucket.local.json');
-  await writeFile(bucketOverlay, `${JSON.stringify({ bucket })}\n`);
-  const targetOverlay = join(runDir, 'target-postgres.local.json');
-  await writeFile(targetOverlay, `${JSON.stringify(options.schema ? { default_target_schema: options.schema } : {})}\n`);
-
-  const services = await startServices(options);
-  // Stopped by a signal: the servers this run started stop too (a PostgreSQL server would
+  // SIGINT/SIGTERM, from here on: the running pairs stop as a failed tap does (nothing
+  // uncommitted is kept), the servers this run started stop too (a PostgreSQL server would
   // otherwise outlive it), and the exit status says which signal.
-  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => {
-      say(`interrupted by ${signal}: stopping the local servers`);
-      void services.stop().finally(() => process.exit(status));
-    });
-  }
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals): void => {
+    say(`${signal}: stopping the running pairs and the local servers; what the pairs committed is kept`);
+    interruptedBy ??= signal;
+    controller.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const services = await startServices(options);
+  let backend: StateBackend | undefined;
   try {
     const { env } = services;
-    await Promise.all([checkPostgres(env), checkS3(env, bucket)]);
-
-    // Stage 1: Kaggle → cleaned CSV objects.
-    const kaggleOverlay = join(runDir, 'tap-kaggle.local.json');
-    const overlay: Record<string, unknown> = services.kaggle
+    const kaggle: Record<string, unknown> = services.kaggle
       ? { api_base_url: services.kaggle.baseUrl.rpc, username: STAND_IN_USER, key: STAND_IN_KEY, cache_dir: join(options.dataDir, 'kaggle-cache') }
       : { cache_dir: join(options.dataDir, 'kaggle-cache') };
-    await writeFile(kaggleOverlay, `${JSON.stringify(overlay, null, 2)}\n`);
-    const kaggleState = join(stateDir, 'tap-kaggle.json');
-    const extract: StageCommand = {
-      name: 'tap-kaggle',
-      bin: bin('tap-kaggle', 'tap-kaggle'),
-      args: ['-c', configFile('tap-kaggle.json'), '-c', kaggleOverlay, ...(existsSync(kaggleState) ? ['--state', kaggleState] : [])],
-    };
-    const clean: StageCommand = { name: 'processor', bin: bin('processor', 'processor'), args: ['-c', configFile('processor.json'), '-c', bucketOverlay] };
-    say('stage 1/2: tap-kaggle | processor');
-    const first = await runPair({ tap: extract, target: clean, env, stateFile: kaggleState, log });
-    if (!first.ok) throw new StageError(`tap-kaggle | processor (${first.failedStage})`, first.error ?? 'failed');
+    // Overrides go in small config files passed after singer-config's (later files win).
+    const pipeline = await pipelineStages({ configDir: DEFAULT_CONFIG_DIR, runDir, bucket: options.bucket, schema: options.schema, kaggle });
+    const { bucket, tables } = pipeline;
+    await Promise.all([checkPostgres(env), checkS3(env, bucket)]);
 
-    // Stage 2: objects → PostgreSQL, discovering the tables' types from the objects.
-    const catalog = join(runDir, 'tap-minio-csv.catalog.json');
-    const minioState = join(stateDir, 'tap-minio-csv.json');
-    const discover = await runToFile({ name: 'tap-minio-csv', bin: bin('tap-minio-csv', 'tap-minio-csv'), args: ['-c', configFile('tap-minio-csv.json'), '-c', bucketOverlay, '--discover'] }, env, catalog, log);
-    if (!discover.ok) throw new StageError('tap-minio-csv --discover', discover.error ?? 'failed');
-    const read: StageCommand = {
-      name: 'tap-minio-csv',
-      bin: bin('tap-minio-csv', 'tap-minio-csv'),
-      args: ['-c', configFile('tap-minio-csv.json'), '-c', bucketOverlay, '--catalog', catalog, ...(existsSync(minioState) ? ['--state', minioState] : [])],
-    };
-    const load: StageCommand = {
-      name: 'target-postgres',
-      bin: bin('target-postgres', 'target-postgres'),
-      args: ['-c', configFile('target-postgres.json'), '-c', targetOverlay],
-    };
-    say('stage 2/2: tap-minio-csv | target-postgres');
-    const second = await runPair({ tap: read, target: load, env, stateFile: minioState, log });
-    if (!second.ok) throw new StageError(`tap-minio-csv | target-postgres (${second.failedStage})`, second.error ?? 'failed');
+    let units: UnitsRun | undefined;
+    if (options.parallel !== undefined) {
+      const uri = options.stateBackend ?? process.env.STATE_BACKEND_URI ?? `file://${stateDir}`;
+      try {
+        backend = await openStateBackend(uri, env);
+      } catch (error) {
+        throw new StageError('state backend', (error as Error).message);
+      }
+      units = { parallel: options.parallel, backend, name: pipelineName(process.env), units: { 1: 0, 2: 0 } };
+    }
+    const [first, second] = await (units ? runParallel(pipeline, env, units, log, controller.signal) : runSequential(pipeline, env, stateDir, log, controller.signal));
 
     // Summary.
-    const schema = options.schema ?? targetConfig.default_target_schema ?? 'public';
+    const schema = pipeline.schema;
     const counts = await tableCounts(env, schema, tables);
     const loaded = Object.values(second.records).reduce((a, b) => a + b, 0);
     const lines = [
@@ -315,6 +405,7 @@ async function main(): Promise<void> {
       `pipeline finished in ${((Date.now() - started) / 1000).toFixed(1)} s`,
       formatPair('stage 1, tap-kaggle | processor', first),
       formatPair('stage 2, tap-minio-csv | target-postgres', second),
+      units ? `  units: ${units.units[1]} in stage 1, ${units.units[2]} in stage 2, up to ${units.parallel} pairs at a time` : '',
       loaded === 0 && Object.values(first.records).every((n) => n === 0)
         ? '  nothing changed since the last run: nothing was downloaded, rewritten or loaded'
         : '',
@@ -323,16 +414,33 @@ async function main(): Promise<void> {
       ...tables.map((t) => `    ${t.padEnd(12)} ${String(counts[t] ?? 'missing').padStart(9)} · ${second.records[t] ?? 0}`),
       `  query them: psql "${services.postgresUrlForUsers}"`,
       services.postgres ? '  the local PostgreSQL stops with this command; start it again with: npm run db' : '',
-      `  state for the next run: ${stateDir}/`,
+      units ? `  state for the next run, one per unit: ${units.backend.location}` : `  state for the next run: ${stateDir}/`,
     ].filter((line) => line !== '');
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+    await backend?.close().catch(() => undefined);
     await services.stop();
   }
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof StageError) say(`ERROR stage ${error.stage}: ${error.message}`);
-  else say(`ERROR ${(error as Error).stack ?? String(error)}`);
-  process.exitCode = 1;
-});
+/** The signal that stopped the run, if one did: the exit status says which (130, 143). */
+let interruptedBy: NodeJS.Signals | undefined;
+const signalStatus = (signal: NodeJS.Signals): number => (signal === 'SIGINT' ? 130 : 143);
+
+main().then(
+  () => {
+    if (interruptedBy) exitWith(signalStatus(interruptedBy));
+  },
+  (error: unknown) => {
+    if (interruptedBy) {
+      say(`interrupted by ${interruptedBy}`);
+      exitWith(signalStatus(interruptedBy));
+      return;
+    }
+    if (error instanceof StageError) say(`ERROR stage ${error.stage}: ${error.message}`);
+    else say(`ERROR ${(error as Error).stack ?? String(error)}`);
+    exitWith(1);
+  },
+);

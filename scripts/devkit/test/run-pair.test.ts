@@ -2,7 +2,10 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { runPair } from '../src/pipeline/run-pair';
+import { type PairOptions, runPair } from '../src/pipeline/run-pair';
+
+const TAP = { name: 'fake-tap', bin: join(__dirname, 'fixtures', 'fake-tap.js'), args: [] };
+const TARGET = { name: 'fake-target', bin: join(__dirname, 'fixtures', 'fake-target.js'), args: [] };
 
 async function pair(tapExit: number) {
   const dir = await mkdtemp(join(tmpdir(), 'run-pair-'));
@@ -10,13 +13,35 @@ async function pair(tapExit: number) {
   const stateFile = join(dir, 'state', 'state.json');
   const lines: string[] = [];
   const result = await runPair({
-    tap: { name: 'fake-tap', bin: join(__dirname, 'fixtures', 'fake-tap.js'), args: [] },
-    target: { name: 'fake-target', bin: join(__dirname, 'fixtures', 'fake-target.js'), args: [] },
+    tap: TAP,
+    target: TARGET,
     env: { ...process.env, FAKE_TAP_EXIT: String(tapExit), FAKE_TARGET_LOG: logFile },
     stateFile,
     log: (line) => lines.push(line),
   });
   return { result, events: (await readFile(logFile, 'utf8')).trim().split('\n'), state: await readFile(stateFile, 'utf8'), lines };
+}
+
+/** A pair whose states go to a sink that records them, with extra variables for the fakes. */
+async function sinkPair(env: NodeJS.ProcessEnv, extra: Partial<PairOptions> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'run-pair-'));
+  const logFile = join(dir, 'target.log');
+  const saved: string[] = [];
+  const result = await runPair({
+    tap: TAP,
+    target: TARGET,
+    env: { ...process.env, FAKE_TAP_EXIT: '0', FAKE_TARGET_LOG: logFile, ...env },
+    stateSink: {
+      save: async (value) => {
+        await new Promise((r) => setTimeout(r, 5));
+        saved.push(value);
+      },
+    },
+    log: () => undefined,
+    ...extra,
+  });
+  const events = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n');
+  return { result, saved, events };
 }
 
 describe('runPair', () => {
@@ -37,5 +62,35 @@ describe('runPair', () => {
     expect(events[0]).toBe('SIGTERM');
     // What the target printed before the failure was committed: it is kept.
     expect(state).toBe('{"n":1}\n');
+  });
+
+  it('saves the state values in order as they come, the last one always', async () => {
+    const { result, saved } = await sinkPair({ FAKE_TAP_STATES: '50' });
+    expect(result.ok).toBe(true);
+    expect(saved.at(-1)).toBe('{"n":50}');
+    // Values superseded while a save was under way may be skipped, never reordered.
+    const numbers = saved.map((v) => (JSON.parse(v) as { n: number }).n);
+    expect([...numbers].sort((a, b) => a - b)).toEqual(numbers);
+  });
+
+  it('stops a tap whose target ended early, and names the target\'s error', async () => {
+    const started = Date.now();
+    const { result, events } = await sinkPair({ FAKE_TAP_FLOOD: '1', FAKE_TARGET_FAIL: '1' });
+    expect(result.ok).toBe(false);
+    expect(result.failedStage).toBe('fake-target');
+    expect(result.error).toBe('config is wrong [CONFIG_INVALID]');
+    expect(events).toEqual(['FAIL']);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('stops the tap, then the target, when its signal aborts, keeping the states already printed', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 500);
+    const { result, saved, events } = await sinkPair({ FAKE_TAP_STATES: '3', FAKE_TAP_HANG: '1' }, { signal: controller.signal });
+    expect(result.ok).toBe(false);
+    expect(result.failedStage).toBe('fake-tap');
+    expect(result.error).toMatch(/stopped before fake-tap finished/);
+    expect(events[0]).toBe('SIGTERM');
+    expect(saved.at(-1)).toBe('{"n":3}');
   });
 });

@@ -34,6 +34,24 @@ describe('MessageWriter', () => {
     expect(JSON.parse(lines[4_999]!)).toEqual({ type: 'RECORD', stream: 's', record: { n: 4_999, padding: 'x'.repeat(100) } });
   });
 
+  it('flush() returns only once the destination has written the tail out, not just buffered it', async () => {
+    // Like a pipe whose reader is slow: the write is accepted (no backpressure) but completes later.
+    const written: string[] = [];
+    const out = new Writable({
+      highWaterMark: 1024 * 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        setTimeout(() => {
+          written.push(chunk.toString());
+          callback();
+        }, 50);
+      },
+    });
+    const writer = new MessageWriter(out);
+    expect(writer.writeRecord('s', { n: 1 })).toBeUndefined();
+    await writer.flush();
+    expect(written.join('')).toBe('{"type":"RECORD","stream":"s","record":{"n":1}}\n');
+  });
+
   it('writes exact numbers as bare JSON numbers', async () => {
     const out = new SlowSink();
     const writer = new MessageWriter(out);

