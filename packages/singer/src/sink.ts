@@ -61,7 +61,6 @@ export abstract class Sink {
   /** Lines start with `stream "name": `. */
   protected readonly logger: Logger;
   #pending = 0;
-  #drainRequested = false;
   readonly #background = new Set<Promise<void>>();
   #backgroundFailure: unknown;
 
@@ -91,9 +90,9 @@ export abstract class Sink {
     return this.#pending >= this.batchSize;
   }
 
-  /** Whether a drain has anything to do: records pending, or the sink asked for one. */
+  /** Whether a drain has anything to do. */
   get hasPending(): boolean {
-    return this.#pending > 0 || this.#drainRequested;
+    return this.#pending > 0;
   }
 
   /** Hands one validated record to `processRecord` and counts it. Called by the SDK only. */
@@ -106,7 +105,6 @@ export abstract class Sink {
   /** Drains the pending batch into the destination. Called by the SDK only. */
   async drain(): Promise<void> {
     this.#pending = 0;
-    this.#drainRequested = false;
     await this.processBatch();
   }
 
@@ -124,11 +122,6 @@ export abstract class Sink {
    * Default: nothing (a sink that writes each record at once has nothing buffered).
    */
   protected async processBatch(): Promise<void> {}
-
-  /** The next checkpoint should drain this sink even without pending records (to apply DDL, say). */
-  protected requestDrain(): void {
-    this.#drainRequested = true;
-  }
 
   /**
    * Lets `work`, already started, finish while records keep coming; `settle()` (before every
@@ -150,7 +143,6 @@ export abstract class Sink {
    * Override to evolve the destination (add columns, widen types) and call `super`.
    */
   async updateSchema(schema: SchemaMessage): Promise<void> {
-    checkStreamSchema(schema);
     this.schema = schema;
   }
 
@@ -166,7 +158,6 @@ export abstract class Sink {
    */
   async abort(): Promise<void> {
     this.#pending = 0;
-    this.#drainRequested = false;
     while (this.#background.size > 0) await Promise.all(this.#background);
     this.#backgroundFailure = undefined;
   }
