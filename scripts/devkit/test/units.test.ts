@@ -57,7 +57,8 @@ describe('units of a tap that splits its work', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'units-'));
     const config = join(dir, 'tap.json');
-    await writeFile(config, '{}');
+    // A split in the tap's config is what makes the runner ask the tap for its units.
+    await writeFile(config, '{"unit_split": "prefix:1"}');
     stage = {
       stage: 2,
       title: 'fake-units-tap | fake-target',

@@ -7,9 +7,10 @@ import type { StageCommand } from './run-pair';
 import { command, mergedConfig, readJsonObject, type Stage, type StageNumber, tableSpecs, writeJson } from './stages';
 
 /**
- * A unit of work: one `tap | target` pair of a stage with a state of its own. With a tap that
- * splits its work (`--list-units`, `--unit`), the tap says what the units are; with one that
- * does not, each table (stage 2) or file (stage 1) is a unit, selected by a config overlay.
+ * A unit of work: one `tap | target` pair of a stage with a state of its own. When the tap's
+ * config splits tables (tap-minio-csv's `unit_split`), the tap says what the units are
+ * (`--list-units`) and runs one (`--unit`); otherwise each table (stage 2) or file (stage 1) is
+ * a unit, selected by a config overlay.
  */
 export interface Unit {
   stage: StageNumber;
@@ -156,9 +157,23 @@ async function unitsFromConfig(stage: Stage): Promise<Unit[]> {
   }));
 }
 
+/**
+ * Whether the tap must say what the units are: only when its config splits tables
+ * (`unit_split`, which only a listing of the objects can resolve) and it can list units. Without
+ * a split, the config names the units (a table, a file) with no request to S3 or Kaggle, so
+ * planning needs no service and stage 1 downloads nothing to plan.
+ */
+async function splitByTap(stage: Stage, env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (stage.stage !== 2) return false;
+  const split = (await mergedConfig(stage.tap)).unit_split;
+  if (split === undefined || split === null || split === '' || split === 'none') return false;
+  if (await tapListsUnits(stage, env)) return true;
+  throw new Error(`${stage.tap.name} does not list units, but its config sets unit_split ${JSON.stringify(split)}`);
+}
+
 /** The units of a stage, in the order `plan-units` prints them and `run-unit --index` counts them. */
 export async function listUnits(stage: Stage, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<Unit[]> {
-  return (await tapListsUnits(stage, env)) ? askTap(stage, env, log) : unitsFromConfig(stage);
+  return (await splitByTap(stage, env)) ? askTap(stage, env, log) : unitsFromConfig(stage);
 }
 
 /** A file-name-safe folder for a unit's files. */
