@@ -3,6 +3,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { testPgEnv, testS3Env } from '@singer-ts/devkit/testing';
 import { Client } from 'pg';
 
 const RUNNER = resolve(__dirname, '..', 'dist', 'run-pipeline.js');
@@ -17,19 +18,7 @@ interface Run {
 
 /** Runs `npm start`'s runner against the test run's PostgreSQL and S3 servers. */
 function runPipeline(dataDir: string, schema: string, bucket: string, extra: string[] = []): Promise<Run> {
-  const url = new URL(process.env.TEST_DATABASE_URL ?? '');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PGHOST: url.hostname,
-    PGPORT: url.port || '5432',
-    PGUSER: decodeURIComponent(url.username),
-    PGPASSWORD: decodeURIComponent(url.password),
-    PGDATABASE: url.pathname.slice(1) || 'postgres',
-    AWS_ENDPOINT_URL_S3: process.env.TEST_S3_ENDPOINT,
-    AWS_ACCESS_KEY_ID: process.env.TEST_S3_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: process.env.TEST_S3_SECRET_ACCESS_KEY,
-    AWS_REGION: process.env.TEST_S3_REGION ?? 'us-east-1',
-  };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...testPgEnv(), ...testS3Env() };
   delete env.KAGGLE_USERNAME;
   delete env.KAGGLE_API_TOKEN;
   delete env.STATE_BACKEND_URI;

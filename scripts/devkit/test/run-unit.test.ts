@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { testPgEnv, testS3Env } from '@singer-ts/devkit/testing';
 import { Client } from 'pg';
 
 import { generateSample, sampleCounts, writeKaggleZip } from '../src/sample-dataset';
@@ -25,19 +26,7 @@ const schema = `run_unit_${run}`;
 const stateSchema = `run_unit_state_${run}`;
 
 function services(): NodeJS.ProcessEnv {
-  const url = new URL(process.env.TEST_DATABASE_URL ?? '');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PGHOST: url.hostname,
-    PGPORT: url.port || '5432',
-    PGUSER: decodeURIComponent(url.username),
-    PGPASSWORD: decodeURIComponent(url.password),
-    PGDATABASE: url.pathname.slice(1) || 'postgres',
-    AWS_ENDPOINT_URL_S3: process.env.TEST_S3_ENDPOINT,
-    AWS_ACCESS_KEY_ID: process.env.TEST_S3_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: process.env.TEST_S3_SECRET_ACCESS_KEY,
-    AWS_REGION: process.env.TEST_S3_REGION ?? 'us-east-1',
-  };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...testPgEnv(), ...testS3Env() };
   for (const name of ['KAGGLE_USERNAME', 'KAGGLE_API_TOKEN', 'STATE_BACKEND_URI', 'JOB_COMPLETION_INDEX', 'PIPELINE_NAME']) delete env[name];
   return env;
 }
