@@ -1,36 +1,17 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
-import { testPgEnv, testS3Env } from '@singer-ts/devkit/testing';
 import { Client } from 'pg';
 
-const RUNNER = resolve(__dirname, '..', 'dist', 'run-pipeline.js');
+import { type PipelineRun, runPipeline as runShared } from './support/pipes';
+
 const SCALE = '0.01';
 const TABLES = ['customers', 'order_items', 'orders', 'products'];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `npm start`'s runner against the test run's PostgreSQL and S3 servers. */
-function runPipeline(dataDir: string, schema: string, bucket: string, extra: string[] = []): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...testPgEnv(), ...testS3Env() };
-  delete env.KAGGLE_USERNAME;
-  delete env.KAGGLE_API_TOKEN;
-  delete env.STATE_BACKEND_URI;
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [RUNNER, '--scale', SCALE, '--data-dir', dataDir, '--schema', schema, '--bucket', bucket, ...extra], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (code) => done({ code: code ?? 1, stdout, stderr }));
-  });
-}
+/** Runs `npm start`'s runner on the sample at this test's scale. */
+const runPipeline = (dataDir: string, schema: string, bucket: string, extra: string[] = []): Promise<PipelineRun> =>
+  runShared(SCALE, dataDir, schema, bucket, extra);
 
 describe('npm start -- --parallel N: the units of both stages as concurrent pairs', () => {
   const run = process.pid;

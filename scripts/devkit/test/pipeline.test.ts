@@ -2,11 +2,10 @@
  * The one end-to-end test of the pipeline: `npm start` over the generated Olist sample, then
  * each pair of executables against references no connector produced.
  */
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -16,31 +15,13 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { type KaggleStandIn, startKaggleStandIn } from '../src/kaggle-stand-in';
 import { generateSample, OLIST_FILES, OLIST_HEADERS, writeKaggleZip } from '../src/sample-dataset';
 import { connectTestDatabase, testDatabaseUrl, testPgEnv, testS3Client, testS3Env, uniqueSchema } from '../src/testing';
-import { compareWithCopy, createTestBucket, type PipeResult, ROOT, runPipe, writeJson } from './support/pipes';
+import { compareWithCopy, createTestBucket, type PipelineRun, type PipeResult, ROOT, runPipe, runPipeline as runShared, writeJson } from './support/pipes';
 
-const RUNNER = resolve(__dirname, '..', 'dist', 'run-pipeline.js');
 const SCALE = '0.01';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `npm start`'s runner against the test run's PostgreSQL and S3 servers. */
-function runPipeline(dataDir: string, schema: string, bucket: string, extra: string[] = []): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...testPgEnv(), ...testS3Env() };
-  delete env.KAGGLE_USERNAME;
-  delete env.KAGGLE_API_TOKEN;
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [RUNNER, '--scale', SCALE, '--data-dir', dataDir, '--schema', schema, '--bucket', bucket, ...extra], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (code) => done({ code: code ?? 1, stdout, stderr }));
-  });
-}
+/** Runs `npm start`'s runner on the sample at this test's scale. */
+const runPipeline = (dataDir: string, schema: string, bucket: string, extra: string[] = []): Promise<PipelineRun> =>
+  runShared(SCALE, dataDir, schema, bucket, extra);
 
 /**
  * The oracle: the raw sample files loaded by PostgreSQL's own COPY … CSV, cleaned in SQL the

@@ -13,12 +13,37 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
-import { testS3Client, testS3Config, uniqueBucket } from '../../src/testing';
+import { testPgEnv, testS3Client, testS3Config, testS3Env, uniqueBucket } from '../../src/testing';
 
 export const ROOT = resolve(__dirname, '..', '..', '..', '..');
 
 /** The real executable `name` (built by `tsc -b`, as `npm test`'s pretest does). */
 export const bin = (name: string): string => join(ROOT, 'packages', name, 'bin', `${name}.js`);
+
+const RUNNER = resolve(__dirname, '..', '..', 'dist', 'run-pipeline.js');
+
+export interface PipelineRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `npm start`'s runner on the generated sample at `scale` against the test run's
+ * PostgreSQL and S3 servers, with no Kaggle credentials or state backend from the environment.
+ */
+export function runPipeline(scale: string, dataDir: string, schema: string, bucket: string, extra: string[] = []): Promise<PipelineRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...testPgEnv(), ...testS3Env() };
+  for (const name of ['KAGGLE_USERNAME', 'KAGGLE_API_TOKEN', 'STATE_BACKEND_URI']) delete env[name];
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [RUNNER, '--scale', scale, '--data-dir', dataDir, '--schema', schema, '--bucket', bucket, ...extra], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => done({ code: code ?? 1, stdout, stderr }));
+  });
+}
 
 export async function writeJson(dir: string, name: string, value: unknown): Promise<string> {
   const path = join(dir, name);
