@@ -26,7 +26,7 @@ export default async function globalSetup(): Promise<void> {
   const started: Started = {};
   (globalThis as Record<symbol, unknown>)[KEY] = started;
   const [postgres, s3] = await Promise.all([
-    process.env.TEST_DATABASE_URL ? undefined : startPostgres().catch((error: unknown) => cannotTest('PostgreSQL', 'TEST_DATABASE_URL', error)),
+    process.env.TEST_DATABASE_URL ? undefined : startPostgres({ durable: false }).catch((error: unknown) => cannotTest('PostgreSQL', 'TEST_DATABASE_URL', error)),
     process.env.TEST_S3_ENDPOINT ? undefined : startS3().catch((error: unknown) => cannotTest('S3', 'TEST_S3_ENDPOINT', error)),
   ]);
   if (postgres) {

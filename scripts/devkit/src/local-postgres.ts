@@ -48,6 +48,11 @@ export interface PostgresServerOptions {
   onLog?: (line: string) => void;
   /** Things the user should know, one line each (where the data went). */
   onNotice?: (line: string) => void;
+  /**
+   * Keep PostgreSQL's stock, durable settings (fsync and synchronous_commit on), as users run
+   * it. `false` turns fsync off: for the test suite only, whose data is thrown away.
+   */
+  durable?: boolean;
 }
 
 export interface PostgresServer {
@@ -264,9 +269,11 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   const where = await layout(options);
   await initialise(where, options.password);
   const file = join(where.bin, 'postgres');
+  const settings = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'];
+  if (options.durable === false) settings.push('-c', 'fsync=off');
   const child = spawn(
     file,
-    ['-D', where.dataDir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
+    ['-D', where.dataDir, '-p', String(options.port), ...settings],
     { ...where.user, env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let output = '';

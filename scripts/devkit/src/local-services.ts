@@ -44,6 +44,8 @@ export interface StartPostgresOptions {
   onLog?: (line: string) => void;
   /** Things the user should know, one line each (such as where the data went). */
   onNotice?: (line: string) => void;
+  /** Stock durable settings (default); `false` turns fsync off, for the test suite's throw-away data only. */
+  durable?: boolean;
 }
 
 /** Asks the kernel for a free loopback port. */
@@ -72,7 +74,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const password = options.password ?? 'postgres';
   let server: PostgresServer;
   try {
-    server = await startPostgresServer({ dataDir, port, password, installDir: options.installDir, onLog: options.onLog, onNotice: options.onNotice });
+    server = await startPostgresServer({ dataDir, port, password, installDir: options.installDir, onLog: options.onLog, onNotice: options.onNotice, durable: options.durable ?? true });
   } catch (error) {
     if (!persistent) await rm(dataDir, { recursive: true, force: true });
     throw error;

@@ -68,6 +68,22 @@ describe('a local PostgreSQL server', () => {
     ]);
   });
 
+  it('keeps PostgreSQL\'s durable settings unless told it serves throw-away data', async () => {
+    const settings = "SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync";
+    const durable = await startPostgres();
+    try {
+      expect(await query(durable.url, settings)).toEqual([{ fsync: 'on', sync: 'on' }]);
+    } finally {
+      await durable.stop();
+    }
+    const scratch = await startPostgres({ durable: false });
+    try {
+      expect(await query(scratch.url, settings)).toEqual([{ fsync: 'off', sync: 'on' }]);
+    } finally {
+      await scratch.stop();
+    }
+  });
+
   it('that cannot start says why in one line', async () => {
     const missing = startPostgres({ installDir: join(dir, 'nothing-here') });
     await expect(missing).rejects.toThrow(new LocalServiceError(`no PostgreSQL binaries in ${join(dir, 'nothing-here')}: run npm ci again`));
