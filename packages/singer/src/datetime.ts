@@ -36,19 +36,34 @@ export function isDate(text: string): boolean {
 
 /** `HH:MM[:SS[.fff]]` with an optional offset. */
 export function isTime(text: string): boolean {
-  const end = timeEnd(text, 0);
-  return end !== -1 && offsetEnd(text, end) === text.length;
+  return isTimeSpan(text, 0, text.length);
 }
 
 /** A date alone, or a date, `T` or a space, and a time with an optional offset. */
 export function isDateTime(text: string): boolean {
-  const date = dateEnd(text, 0);
+  return isDateTimeSpan(text, 0, text.length);
+}
+
+/** `isDate` of `text.slice(start, end)`, without making the slice. */
+export function isDateSpan(text: string, start: number, end: number): boolean {
+  return dateEnd(text, start) === end;
+}
+
+/** `isTime` of `text.slice(start, end)`, without making the slice. */
+export function isTimeSpan(text: string, start: number, end: number): boolean {
+  const time = timeEnd(text, start);
+  return time !== -1 && offsetEnd(text, time, end) === end;
+}
+
+/** `isDateTime` of `text.slice(start, end)`, without making the slice. */
+export function isDateTimeSpan(text: string, start: number, end: number): boolean {
+  const date = dateEnd(text, start);
   if (date === -1) return false;
-  if (date === text.length) return true;
+  if (date === end) return true;
   const separator = text.charCodeAt(date);
   if (separator !== UPPER_T && separator !== LOWER_T && separator !== SPACE) return false;
   const time = timeEnd(text, date + 1);
-  return time !== -1 && offsetEnd(text, time) === text.length;
+  return time !== -1 && offsetEnd(text, time, end) === end;
 }
 
 /** The digit at `i`, or -1 (also past the end: `charCodeAt` gives NaN there). */
@@ -110,8 +125,11 @@ function timeEnd(text: string, i: number): number {
   return end;
 }
 
-/** Index just after an optional UTC offset starting at `i` (`i` itself when there is none), or -1. */
-function offsetEnd(text: string, i: number): number {
+/**
+ * Index just after an optional UTC offset starting at `i` (`i` itself when there is none), or
+ * -1; the text ends at `end`.
+ */
+function offsetEnd(text: string, i: number, end: number): number {
   const c = text.charCodeAt(i);
   if (c === UPPER_Z || c === LOWER_Z) return i + 1;
   if (c !== PLUS && c !== DASH) return i;
@@ -119,7 +137,7 @@ function offsetEnd(text: string, i: number): number {
   if (hours < 0 || hours > 15) return -1;
   let minutesAt = i + 3;
   if (text.charCodeAt(minutesAt) === COLON) minutesAt += 1;
-  else if (minutesAt === text.length) return minutesAt;
+  else if (minutesAt === end) return minutesAt;
   const minutes = twoDigits(text, minutesAt);
   if (minutes < 0 || minutes > 59) return -1;
   return minutesAt + 2;

@@ -67,7 +67,7 @@ export type {
 export { toMessage } from './messages';
 export { RecordCounter } from './metrics';
 export type { ReadMessage } from './reader';
-export { readLineBatches, readMessages } from './reader';
+export { MessageParser, messageText, readLineBatches, readMessages } from './reader';
 export type { MetadataChoice, MetadataColumn, MetadataKind } from './record-metadata';
 export {
   extractedAtText,
@@ -81,6 +81,17 @@ export {
   SDC_SEQUENCE,
   SDC_TABLE_VERSION,
 } from './record-metadata';
+export {
+  RecordLineReader,
+  RecordPattern,
+  ScannedRecord,
+  TOKEN_FALSE,
+  TOKEN_INTEGER,
+  TOKEN_NULL,
+  TOKEN_NUMBER,
+  TOKEN_STRING,
+  TOKEN_TRUE,
+} from './record-scanner';
 export type { InferOptions } from './schema-infer';
 export { inferSchema, SchemaInferrer } from './schema-infer';
 export { schemaTypes, secretPaths } from './schema-keywords';

@@ -30,42 +30,64 @@ export interface ReadMessage {
 }
 
 /**
+ * One input line without its `\r`, or `undefined` for a blank line (skipped). Character checks,
+ * not trim(): this runs once per message.
+ */
+export function messageText(text: string): string | undefined {
+  if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+  if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) return undefined;
+  return text;
+}
+
+/**
+ * Turns lines into Singer messages. A message of an unknown type is skipped with one warning
+ * per type; a line that is not JSON, or not a message, is an `InputError` naming the line.
+ */
+export class MessageParser {
+  readonly #warned = new Set<string>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** The message on `text` (a line `messageText` kept), or `undefined` for one of an unknown type. */
+  parse(text: string, line: number): Message | undefined {
+    let raw: unknown;
+    try {
+      raw = parseExactJson(text);
+    } catch (cause) {
+      throw new InputError('input is not valid JSON', {
+        line,
+        code: 'INPUT_NOT_JSON',
+        value: text,
+        cause,
+        hint: 'Each input line must be one Singer message as a JSON object',
+      });
+    }
+    const message = toMessage(raw, line);
+    if (message.type !== 'UNKNOWN') return message;
+    if (!this.#warned.has(message.originalType)) {
+      this.#warned.add(message.originalType);
+      this.logger.warn(`skipping messages of unknown type ${JSON.stringify(message.originalType)} (first at line ${line})`);
+    }
+    return undefined;
+  }
+}
+
+/**
  * Reads Singer messages, one JSON object per line, with their line numbers, in batches (one
  * per input chunk) so the consumer loops synchronously instead of awaiting every message.
- * Blank lines are skipped; a message of an unknown type is skipped with one warning per type;
- * a line that is not JSON, or not a message, is an `InputError` naming the line.
+ * Blank lines are skipped; see `MessageParser` for the rest.
  */
 export async function* readMessageBatches(input: Readable, logger: Logger): AsyncGenerator<ReadMessage[]> {
-  const warned = new Set<string>();
+  const parser = new MessageParser(logger);
   let line = 0;
   for await (const batch of readLineBatches(input)) {
     const messages: ReadMessage[] = [];
-    for (let text of batch) {
+    for (const raw of batch) {
       line += 1;
-      // Character checks, not trim(): this runs once per message.
-      if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-      if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue;
-      let raw: unknown;
-      try {
-        raw = parseExactJson(text);
-      } catch (cause) {
-        throw new InputError('input is not valid JSON', {
-          line,
-          code: 'INPUT_NOT_JSON',
-          value: text,
-          cause,
-          hint: 'Each input line must be one Singer message as a JSON object',
-        });
-      }
-      const message = toMessage(raw, line);
-      if (message.type === 'UNKNOWN') {
-        if (!warned.has(message.originalType)) {
-          warned.add(message.originalType);
-          logger.warn(`skipping messages of unknown type ${JSON.stringify(message.originalType)} (first at line ${line})`);
-        }
-        continue;
-      }
-      messages.push({ message, line });
+      const text = messageText(raw);
+      if (text === undefined) continue;
+      const message = parser.parse(text, line);
+      if (message !== undefined) messages.push({ message, line });
     }
     if (messages.length > 0) yield messages;
   }

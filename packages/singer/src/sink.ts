@@ -2,6 +2,7 @@ import type { RunContext } from './context';
 import { InputError } from './errors';
 import type { Logger } from './logging';
 import type { SchemaMessage } from './messages';
+import type { ScannedRecord } from './record-scanner';
 
 /** Where a record came from, for errors. */
 export interface RecordPosition {
@@ -100,6 +101,41 @@ export abstract class Sink {
     const done = this.processRecord(record, position);
     this.#pending += 1;
     return done;
+  }
+
+  /**
+   * Whether this sink has a path for scanned records (`processScanned`) at all: then the SDK
+   * compiles a scanner per SCHEMA. Default: no.
+   */
+  get scansRecords(): boolean {
+    return false;
+  }
+
+  /**
+   * Whether the SDK may hand the record at `position` over as scanned text (`processScanned`)
+   * rather than as an object. Default: never. A sink says yes only when it can write the record
+   * from its tokens now.
+   */
+  takesScanned(_position: RecordPosition): boolean {
+    return false;
+  }
+
+  /**
+   * `accept` for a record the SDK scanned rather than parsed (see record-scanner.ts): valid,
+   * only SCHEMA properties, every value flat. Called by the SDK only, after `takesScanned`.
+   */
+  acceptScanned(record: ScannedRecord, position: RecordPosition): void | Promise<void> {
+    const done = this.processScanned(record, position);
+    this.#pending += 1;
+    return done;
+  }
+
+  /**
+   * Accepts one scanned record; `record` is reused for the next line, so read it now. Default:
+   * as an object, through `processRecord`.
+   */
+  protected processScanned(record: ScannedRecord, position: RecordPosition): void | Promise<void> {
+    return this.processRecord(record.toObject(), position);
   }
 
   /** Drains the pending batch into the destination. Called by the SDK only. */

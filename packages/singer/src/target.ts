@@ -4,7 +4,8 @@ import type { RunContext } from './context';
 import { InputError, SingerError } from './errors';
 import type { SchemaMessage } from './messages';
 import { RecordCounter } from './metrics';
-import { readMessageBatches } from './reader';
+import { MessageParser, messageText, readLineBatches } from './reader';
+import { RecordLineReader, RecordPattern } from './record-scanner';
 import { normalizeSchema } from './schema-normalize';
 import { checkStreamSchema, type Sink } from './sink';
 import { RecordValidator } from './validate';
@@ -14,6 +15,8 @@ interface StreamSlot<S extends Sink> {
   sink: S;
   schemaText: string;
   validator: RecordValidator | undefined;
+  /** Compiled when the sink takes scanned records and the SCHEMA allows it. */
+  pattern: RecordPattern | undefined;
   /** Undefined when the SCHEMA lists no properties: then every property is kept. */
   properties: Set<string> | undefined;
   warnedProperties: Set<string>;
@@ -76,10 +79,39 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
   async run(input: Readable, writer: MessageWriter): Promise<void> {
     const { logger, signal } = this.context;
     await this.open();
+    const parser = new MessageParser(logger);
+    const records = new RecordLineReader((stream) => this.#slots.get(stream)?.pattern);
+    let line = 0;
     try {
-      for await (const batch of readMessageBatches(input, logger)) {
+      for await (const batch of readLineBatches(input)) {
         if (signal.aborted) break;
-        for (const { message, line } of batch) {
+        for (const raw of batch) {
+          line += 1;
+          const text = messageText(raw);
+          if (text === undefined) continue;
+          // The fast path: a RECORD its stream's scanner reads in place (see record-scanner.ts).
+          const matched = this.#slots.size > 0 ? records.read(text) : undefined;
+          if (matched !== undefined) {
+            const stream = records.stream;
+            const slot = this.#slots.get(stream) as StreamSlot<S>;
+            const scanned = matched.record;
+            const position = { line, record: slot.counter.count + 1, version: scanned.version, timeExtracted: scanned.timeExtracted };
+            if (slot.sink.takesScanned(position)) {
+              try {
+                const done = slot.sink.acceptScanned(scanned, position);
+                if (done) await done;
+              } catch (error) {
+                if (error instanceof SingerError) error.locate({ stream, line, record: position.record });
+                throw error;
+              }
+              this.#uncommitted = true;
+              slot.counter.increment();
+              if (slot.sink.isFull) await slot.sink.drain();
+              continue;
+            }
+          }
+          const message = parser.parse(text, line);
+          if (message === undefined) continue;
           switch (message.type) {
             case 'RECORD': {
               const slot = this.#slots.get(message.stream);
@@ -196,7 +228,7 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
       if (existing.sink.hasPending) await existing.sink.drain();
       checkStreamSchema(schema);
       await existing.sink.updateSchema(schema);
-      Object.assign(existing, this.#describeSchema(schema), { schemaText });
+      Object.assign(existing, this.#describeSchema(schema, existing.sink), { schemaText });
       this.#uncommitted = true;
       return;
     }
@@ -204,7 +236,7 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
     this.#slots.set(schema.stream, {
       sink,
       schemaText,
-      ...this.#describeSchema(schema),
+      ...this.#describeSchema(schema, sink),
       warnedProperties: new Set(),
       counter: new RecordCounter(schema.stream, this.context.logger),
     });
@@ -216,8 +248,9 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
     }
   }
 
-  #describeSchema(schema: SchemaMessage): Pick<StreamSlot<S>, 'validator' | 'properties'> {
+  #describeSchema(schema: SchemaMessage, sink: S): Pick<StreamSlot<S>, 'validator' | 'properties' | 'pattern'> {
     return {
+      pattern: sink.scansRecords ? RecordPattern.compile(schema.stream, schema.schema) : undefined,
       validator: this.validateRecords ? new RecordValidator(schema.stream, schema.schema, this.context.logger) : undefined,
       properties: schema.schema.properties ? new Set(Object.keys(schema.schema.properties)) : undefined,
     };

@@ -64,7 +64,7 @@ interface Divisor {
   readonly scale: number | undefined;
 }
 
-interface NumberLimits {
+export interface NumberLimits {
   minimum?: unknown;
   maximum?: unknown;
   exclusiveMinimum?: unknown;
@@ -132,13 +132,13 @@ function isMultiple(value: number, divisor: Divisor): boolean {
   return isMultipleOfDecimal(parseDecimal(String(value)) as Decimal, divisor.decimal);
 }
 
-type NumberCheck = (value: unknown) => string | undefined;
+export type NumberCheck = (value: unknown) => string | undefined;
 
 /**
  * The check of one schema's bounds and `multipleOf`, exact whatever their size or precision:
  * a message saying what the value must be, or `undefined` when it fits.
  */
-function compileNumberCheck(limits: NumberLimits): NumberCheck {
+export function compileNumberCheck(limits: NumberLimits): NumberCheck {
   const min = toBound(limits.minimum);
   const max = toBound(limits.maximum);
   const exMin = toBound(limits.exclusiveMinimum);

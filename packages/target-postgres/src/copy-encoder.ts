@@ -1,4 +1,16 @@
-import { isLosslessNumber, RecordError, type RecordPosition, stringifyExactJson } from '@singer-ts/singer';
+import {
+  isLosslessNumber,
+  RecordError,
+  type RecordPosition,
+  type ScannedRecord,
+  stringifyExactJson,
+  TOKEN_FALSE,
+  TOKEN_INTEGER,
+  TOKEN_NULL,
+  TOKEN_NUMBER,
+  TOKEN_STRING,
+  TOKEN_TRUE,
+} from '@singer-ts/singer';
 
 import type { PgType } from './type-mapping';
 
@@ -107,6 +119,21 @@ export function numberText(value: number): string {
 }
 
 /**
+ * Whether a JSON number text of at most 15 digits (as the record pattern takes them) is
+ * already what `numberText` (`String`) writes for its double, so converting it is not needed:
+ * no exponent, no trailing zero after the point, not `-0`, and not below 10^-6, where `String`
+ * switches to exponent notation. Fifteen significant digits always come back from a double
+ * as they went in (DBL_DIG), so such a text is the double's shortest spelling.
+ */
+export function isShortestNumberText(text: string): boolean {
+  if (text.indexOf('e') !== -1 || text.indexOf('E') !== -1 || text === '-0') return false;
+  const point = text.indexOf('.');
+  if (point === -1) return true;
+  if (text.charCodeAt(text.length - 1) === 48) return false;
+  return !text.startsWith('0.000000', text.charCodeAt(0) === 45 ? 1 : 0);
+}
+
+/**
  * `hh:mm[:ss[.frac]]` with an offset is moved to UTC (`13:45:30+02:00` → `11:45:30`): a
  * `time` column has no zone and PostgreSQL would silently drop the offset. Without an offset the
  * text is kept as it is (taken as UTC, like a date-time without one).
@@ -173,6 +200,9 @@ export class CopyEncoder {
    */
   readonly surrogatesReplaced = new Map<string, { count: number; firstRecord: number }>();
   private readonly columns: readonly EncoderColumn[];
+  /** Per column, the index of its property among a scanned record's properties (-1: none). */
+  private scannedIndexes: Int32Array = new Int32Array(0);
+  private scannedProperties: readonly string[] | undefined;
 
   constructor(
     columns: readonly EncoderColumn[],
@@ -198,6 +228,49 @@ export class CopyEncoder {
       row = i === 0 ? field : `${row}\t${field}`;
     }
     return row;
+  }
+
+  /**
+   * The row for a scanned record (see the SDK's record-scanner.ts), the same as `encode` gives
+   * for the record as an object: texts that are already their field are used as they are (a
+   * string into a text, date, timestamp or numeric column; an integer into a bigint or numeric
+   * one), anything else is decoded and encoded as `encode` would.
+   * `undefined` when the record must take `encode` (a null or missing key, which is an error).
+   */
+  encodeScanned(record: ScannedRecord, position: RecordPosition): string | undefined {
+    if (record.properties !== this.scannedProperties) this.indexScanned(record.properties);
+    const indexes = this.scannedIndexes;
+    const { kinds, texts } = record;
+    const columns = this.columns;
+    let row = '';
+    for (let i = 0; i < columns.length; i++) {
+      const column = columns[i] as EncoderColumn;
+      const property = indexes[i] as number;
+      const kind = property === -1 ? TOKEN_NULL : (kinds[property] as number);
+      let field: string;
+      if (kind === TOKEN_NULL) {
+        if (column.isKey) return undefined;
+        field = COPY_NULL;
+      } else if (kind === TOKEN_STRING ? column.type !== 'jsonb' && column.type !== 'time' : kind === TOKEN_INTEGER && (column.type === 'bigint' || column.type === 'numeric')) {
+        // A string with nothing for COPY to escape; an integer of at most 15 digits.
+        field = texts[property] as string;
+      } else if (kind === TOKEN_NUMBER && column.type === 'numeric') {
+        const text = texts[property] as string;
+        field = isShortestNumberText(text) ? text : numberText(Number(text));
+      } else if (column.type === 'boolean' && (kind === TOKEN_TRUE || kind === TOKEN_FALSE)) {
+        field = kind === TOKEN_TRUE ? 't' : 'f';
+      } else {
+        field = this.field(record.value(property), column, position);
+      }
+      row = i === 0 ? field : `${row}\t${field}`;
+    }
+    return row;
+  }
+
+  private indexScanned(properties: readonly string[]): void {
+    const index = new Map(properties.map((name, i) => [name, i]));
+    this.scannedIndexes = Int32Array.from(this.columns, (column) => index.get(column.property) ?? -1);
+    this.scannedProperties = properties;
   }
 
   /** One value, escaped for COPY text. */

@@ -5,6 +5,7 @@ import {
   RecordMetadata,
   type RecordPosition,
   type RunContext,
+  type ScannedRecord,
   type SchemaMessage,
   SDC_DELETED_AT,
   Sink,
@@ -128,6 +129,28 @@ export class PostgresSink extends Sink {
     await this.prepareWriter();
   }
 
+  override get scansRecords(): boolean {
+    return true;
+  }
+
+  /** Scanned records are written from their tokens once the table is prepared for them. */
+  override takesScanned(position: RecordPosition): boolean {
+    return this.writer !== undefined && (position.version === undefined || this.versioned) && !(this.settings.hardDelete && !this.staged);
+  }
+
+  protected override processScanned(record: ScannedRecord, position: RecordPosition): void | Promise<void> {
+    const writer = this.writer as Writer;
+    let row: string | undefined;
+    try {
+      row = writer.encoder.encodeScanned(record, position);
+    } catch (error) {
+      if (error instanceof ColumnTooNarrowError) return this.widenThenProcess(error, record.toObject(), position);
+      throw error;
+    }
+    if (row === undefined) return this.processRecord(record.toObject(), position);
+    return this.pushRow(writer, row, writer.metadata.length > 0 ? this.metadataSource(record) : undefined, position);
+  }
+
   protected override processRecord(record: Record<string, unknown>, position: RecordPosition): void | Promise<void> {
     const writer = this.writer;
     if (writer === undefined || (position.version !== undefined && !this.versioned)) {
@@ -145,8 +168,19 @@ export class PostgresSink extends Sink {
       if (error instanceof ColumnTooNarrowError) return this.widenThenProcess(error, record, position);
       throw error;
     }
+    return this.pushRow(writer, row, record, position);
+  }
+
+  /** The record's own `_sdc_deleted_at`, the one metadata value a record (not its message) gives. */
+  private metadataSource(record: ScannedRecord): Record<string, unknown> {
+    const index = record.properties.indexOf(SDC_DELETED_AT);
+    return index === -1 ? {} : { [SDC_DELETED_AT]: record.value(index) };
+  }
+
+  /** Buffers an encoded row (with its metadata) for the COPY; hands the buffer on when full. */
+  private pushRow(writer: Writer, row: string, record: Record<string, unknown> | undefined, position: RecordPosition): void | Promise<void> {
     if (this.staged) row = `${position.record}\t${row}`;
-    if (writer.metadata.length > 0) row += this.metadataFields(writer.metadata, record, position);
+    if (record !== undefined && writer.metadata.length > 0) row += this.metadataFields(writer.metadata, record, position);
     this.rows += `${row}\n`;
     this.rowLines.push(position.line);
     this.rowRecords.push(position.record);

@@ -1,21 +1,23 @@
 /**
- * `npm run bench:target [-- --records N] [-- --keep] [-- --profile] [-- --batch-size N]`:
- * target-postgres against raw COPY, on one freshly started PostgreSQL.
+ * `npm run bench:target [-- --records N] [-- --runs N] [-- --keep] [-- --profile] [-- --batch-size N]`:
+ * target-postgres against raw COPY, on a PostgreSQL with durable settings (see postgres.ts:
+ * `BENCH_DATABASE_URL`, or one started for the run).
  *
  * An Olist order_items-shaped Singer stream of N records (default 1,000,000; a STATE every
- * 100,000) and the same rows as CSV are generated under `.bench/target/`, then, side by side:
- *  (a) floor: `COPY … FROM STDIN (FORMAT csv)` of the CSV through pg-copy-streams, the same
- *      driver the target uses, into a table of the types the target creates;
+ * 100,000) and the same rows as CSV are generated under `.bench/target/`. Each round (default
+ * 3) measures, one after another so they share the machine's conditions:
+ *  floors: `psql \copy` of the CSV (when a psql is installed) and `COPY … FROM STDIN` through
+ *    pg-copy-streams, the driver the target uses, into a plain table and into one with the
+ *    upsert's primary key (order_id, product_id, order_item_id, the original catalog's);
  *  (b) `target-postgres` append-only;
- *  (c) `target-postgres` upsert into an empty table (key: order_id, product_id, order_item_id,
- *      the original catalog's);
+ *  (c) `target-postgres` upsert into an empty table;
  *  (d) the same upsert again: every row a conflict.
- * Each target run is the real executable; its peak RSS comes from `/usr/bin/time -v` (or
- * VmHWM in /proc/<pid>/status where that is missing). `--profile` adds `--cpu-prof` to the
- * target runs (profiles in `.bench/target/profiles/`).
- * (a') is a reference row: the same COPY into a table with the upsert's primary key, the index
- * cost that (c) and (d) pay whatever the loader.
- * Goals: (b) ≤ 1.5× (a), (c) ≤ 2×, (d) ≤ 3×; peak RSS < 150 MB and flat from 1M to 5M records.
+ * The table shows medians, each target run's ratio to the floor of its own round (median of
+ * those), the target's CPU time (user + system) and its peak RSS (`/usr/bin/time -v`, or VmHWM
+ * in /proc/<pid>/status where that is missing). `--profile` adds `--cpu-prof` to the target
+ * runs (profiles in `.bench/target/profiles/`).
+ * Goals: (b) ≤ 1.5× \copy, (c) ≤ 1.5× \copy into the keyed table, (d) ≤ 2.5× it; peak RSS
+ * ≤ 150 MB and flat from 1M to 5M records.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,11 +27,10 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
-import { Client } from 'pg';
 import type * as CopyStreams from 'pg-copy-streams';
 
-import { startPostgres } from '../local-services';
-import { MB, ORDER_ITEMS_HEADER, ORDER_ITEMS_SCHEMA_MESSAGE, orderItemCsv, orderItemRecord, orderItemRows } from './support';
+import { benchPostgres, countRows, driverCopy, findPsql, psqlCopy, sql } from './postgres';
+import { MB, median, ORDER_ITEMS_HEADER, ORDER_ITEMS_SCHEMA_MESSAGE, orderItemCsv, orderItemRecord, orderItemRows } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const TARGET_DIR = join(ROOT, 'packages/target-postgres');
@@ -41,24 +42,27 @@ const { from: copyFrom } = createRequire(join(TARGET_DIR, 'package.json'))('pg-c
 
 interface Options {
   records: number;
+  runs: number;
   keep: boolean;
   profile: boolean;
   batchSize?: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { records: 1_000_000, keep: false, profile: false };
+  const options: Options = { records: 1_000_000, runs: 3, keep: false, profile: false };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
     const [name, inline] = arg.split('=', 2) as [string, string | undefined];
     const value = (): number => Number(inline ?? argv[++i]);
     if (name === '--records' || name === '--rows') options.records = value();
     else if (name === '--batch-size') options.batchSize = value();
+    else if (name === '--runs') options.runs = value();
     else if (name === '--keep') options.keep = true;
     else if (name === '--profile') options.profile = true;
     else throw new Error(`unknown option ${arg}`);
   }
   if (!Number.isInteger(options.records) || options.records < 1) throw new Error('--records needs a positive integer');
+  if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs needs a positive integer');
   return options;
 }
 
@@ -91,53 +95,30 @@ async function generate(singerPath: string, csvPath: string, records: number): P
   await Promise.all([once(singer, 'finish'), once(csv, 'finish')]);
 }
 
-interface Result {
-  label: string;
+interface TargetRun {
   seconds: number;
-  peakRssMb?: number;
-  rows: number;
+  /** User + system CPU seconds of the target process (undefined without /usr/bin/time). */
+  cpu: number | undefined;
+  peakRssMb: number;
 }
 
 const TABLE_DDL = `(order_id text, order_item_id bigint, product_id text, seller_id text,
   shipping_limit_date timestamp with time zone, price numeric, freight_value numeric)`;
+const KEY = 'PRIMARY KEY (order_id, product_id, order_item_id)';
 
-/**
- * (a) the floor: the CSV through pg-copy-streams into a plain table. With `keyed`, (a') the
- * same into a table with the upsert's primary key: what any keyed load pays for its index.
- */
-async function copyFloor(url: string, csvPath: string, records: number, keyed: boolean): Promise<Result> {
-  const schema = keyed ? 'bench_copy_keyed' : 'bench_copy';
-  const ddl = keyed ? TABLE_DDL.replace(/\)$/, ', PRIMARY KEY (order_id, product_id, order_item_id))') : TABLE_DDL;
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  await client.query(`SET TimeZone TO 'UTC'; CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.order_items ${ddl}`);
-  const started = process.hrtime.bigint();
-  await client.query('BEGIN');
-  const copy = client.query(copyFrom(`COPY ${schema}.order_items FROM STDIN WITH (FORMAT csv, HEADER true)`));
-  await pipeline(createReadStream(csvPath, { highWaterMark: 256 * 1024 }), copy);
-  await client.query('COMMIT');
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.order_items`);
-  await client.end();
-  const count = Number(rows[0]?.n);
-  if (count !== records) throw new Error(`COPY loaded ${count} rows, expected ${records}`);
-  const label = keyed
-    ? "(a') the same COPY into a table with the primary key (reference)"
-    : '(a) COPY CSV via pg-copy-streams (floor)';
-  return { label, seconds, rows: count };
+/** A fresh `schema.order_items` of the types the target creates; `keyed` adds the upsert's key. */
+async function freshTable(url: string, schema: string, keyed: boolean): Promise<string> {
+  const ddl = keyed ? TABLE_DDL.replace(/\)$/, `, ${KEY})`) : TABLE_DDL;
+  await sql(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.order_items ${ddl}`);
+  return `${schema}.order_items`;
 }
 
-/** Runs the real target on the Singer file; wall time from spawn to exit, peak RSS of the process. */
-async function runTarget(
-  label: string,
-  url: string,
-  singerPath: string,
-  config: Record<string, unknown>,
-  options: Options,
-): Promise<Omit<Result, 'rows'>> {
-  const configPath = join(WORK, `config-${label.slice(1, 2)}.json`);
+/** Runs the real target on the Singer file; wall time from spawn to exit, CPU and peak RSS of the process. */
+async function runTarget(label: string, url: string, singerPath: string, config: Record<string, unknown>, options: Options): Promise<TargetRun> {
+  const tag = label.slice(1, 2);
+  const configPath = join(WORK, `config-${tag}.json`);
   await writeFile(configPath, JSON.stringify({ connection_string: url, ...config }));
-  const timeFile = join(WORK, `time-${label.slice(1, 2)}.txt`);
+  const timeFile = join(WORK, `time-${tag}.txt`);
   const nodeArgs = options.profile ? ['--cpu-prof', '--cpu-prof-dir', join(WORK, 'profiles')] : [];
   const command = [process.execPath, ...nodeArgs, TARGET_BIN, '-c', configPath];
   const useTime = existsSync('/usr/bin/time');
@@ -158,8 +139,7 @@ async function runTarget(
     : setInterval(() => {
         readFile(`/proc/${child.pid}/status`, 'utf8')
           .then((status) => {
-            const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-            vmHwm = Math.max(vmHwm, kb);
+            vmHwm = Math.max(vmHwm, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
           })
           .catch(() => undefined);
       }, 50);
@@ -170,39 +150,46 @@ async function runTarget(
   if (poll) clearInterval(poll);
   if (code !== 0) throw new Error(`${label}: target exited with ${code ?? signal}\n${stderr}`);
   if (!lastState.includes(`"records":${options.records}`)) throw new Error(`${label}: last state ${lastState}`);
-  let peakKb = vmHwm;
-  if (useTime) {
-    const report = await readFile(timeFile, 'utf8');
-    peakKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(report)?.[1] ?? 0);
-  }
-  return { label, seconds, peakRssMb: (peakKb * 1024) / MB };
+  if (!useTime) return { seconds, cpu: undefined, peakRssMb: (vmHwm * 1024) / MB };
+  const report = await readFile(timeFile, 'utf8');
+  const number = (pattern: RegExp): number => Number(pattern.exec(report)?.[1] ?? Number.NaN);
+  return {
+    seconds,
+    cpu: number(/User time \(seconds\): ([\d.]+)/) + number(/System time \(seconds\): ([\d.]+)/),
+    peakRssMb: (number(/Maximum resident set size \(kbytes\): (\d+)/) * 1024) / MB,
+  };
 }
 
-async function countRows(url: string, schema: string): Promise<number> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".order_items`);
-  await client.end();
-  return Number(rows[0]?.n);
+interface Row {
+  label: string;
+  seconds: number[];
+  /** Per round, seconds over that round's floor. */
+  ratios: number[];
+  floor: string;
+  cpu: number[];
+  rss: number[];
 }
 
-function printTable(results: Result[], records: number): void {
-  const floor = results[0]?.seconds ?? 1;
-  const header = ['run', 'wall s', 'records/s', '× (a)', 'peak RSS MB', 'rows'];
-  const body = results.map((r) => [
-    r.label,
-    r.seconds.toFixed(2),
-    Math.round(records / r.seconds).toLocaleString('en-US'),
-    (r.seconds / floor).toFixed(2),
-    r.peakRssMb === undefined ? '–' : r.peakRssMb.toFixed(0),
-    r.rows.toLocaleString('en-US'),
-  ]);
+function printTable(rows: Row[], records: number): void {
+  const header = ['run', 'median s', 'records/s', 'median ×', 'floor', 'target CPU s', 'peak RSS MB'];
+  const body = rows.map((r) => {
+    const seconds = median(r.seconds);
+    return [
+      r.label,
+      seconds.toFixed(2),
+      Math.round(records / seconds).toLocaleString('en-US'),
+      r.ratios.length === 0 ? '–' : median(r.ratios).toFixed(2),
+      r.floor,
+      r.cpu.length === 0 ? '–' : median(r.cpu).toFixed(2),
+      r.rss.length === 0 ? '–' : Math.max(...r.rss).toFixed(0),
+    ];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   console.log(line(header));
-  console.log(`|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  console.log(`|${widths.map((w, i) => (i === 0 || i === 4 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const row of body) console.log(line(row));
-  console.log('\ngoals: (b) ≤ 1.5× (a), (c) ≤ 2×, (d) ≤ 3×; peak RSS < 150 MB, flat from 1M to 5M records');
+  console.log('\ngoals: (b) ≤ 1.5× \\copy, (c) ≤ 1.5× \\copy into the keyed table, (d) ≤ 2.5× it; peak RSS ≤ 150 MB, flat from 1M to 5M records');
 }
 
 async function main(): Promise<void> {
@@ -216,29 +203,58 @@ async function main(): Promise<void> {
   }
   const size = (await stat(singerPath)).size / MB;
   console.log(
-    `${options.records.toLocaleString('en-US')} records: Singer ${size.toFixed(0)} MB, CSV ${((await stat(csvPath)).size / MB).toFixed(0)} MB; STATE every ${STATE_EVERY.toLocaleString('en-US')}; node ${process.version}`,
+    `${options.records.toLocaleString('en-US')} records: Singer ${size.toFixed(0)} MB, CSV ${((await stat(csvPath)).size / MB).toFixed(0)} MB; STATE every ${STATE_EVERY.toLocaleString('en-US')}; node ${process.version}; ${options.runs} round(s)`,
   );
-  const postgres = await startPostgres();
+  const postgres = await benchPostgres();
+  console.log(`PostgreSQL: ${postgres.settings}${postgres.durable ? '' : '  (NOT durable: figures flatter the server)'}`);
+  const psql = findPsql();
+  if (!psql) console.log('no psql found: the \\copy floors are left out (install postgresql-client)');
+  const url = postgres.url;
+  const rows = new Map<string, Row>();
+  const row = (label: string, floor = ''): Row => {
+    let found = rows.get(label);
+    if (!found) rows.set(label, (found = { label, seconds: [], ratios: [], floor, cpu: [], rss: [] }));
+    return found;
+  };
   try {
-    const results: Result[] = [];
-    results.push(await copyFloor(postgres.url, csvPath, options.records, false));
-    results.push(await copyFloor(postgres.url, csvPath, options.records, true));
     const batch = options.batchSize === undefined ? {} : { batch_size_rows: options.batchSize };
-    const runs: [string, string, Record<string, unknown>][] = [
-      ['(b) target-postgres append-only', 'bench_append', { load_method: 'append-only' }],
-      ['(c) target-postgres upsert, empty table', 'bench_upsert', { load_method: 'upsert' }],
-      ['(d) target-postgres upsert again (all conflicts)', 'bench_upsert', { load_method: 'upsert' }],
-    ];
-    for (const [label, schema, config] of runs) {
-      const run = await runTarget(label, postgres.url, singerPath, { default_target_schema: schema, ...config, ...batch }, options);
-      results.push({ ...run, rows: await countRows(postgres.url, schema) });
-      console.log(`${label}: ${run.seconds.toFixed(2)} s`);
+    for (let round = 1; round <= options.runs; round += 1) {
+      const floors: Record<'plain' | 'keyed', number> = { plain: 0, keyed: 0 };
+      for (const keyed of [false, true]) {
+        const kind = keyed ? 'keyed' : 'plain';
+        const what = keyed ? 'into the keyed table' : 'into a plain table';
+        const driver = await driverCopy(copyFrom, url, await freshTable(url, `bench_floor_${kind}`, keyed), csvPath);
+        row(`COPY via pg-copy-streams ${what}`).seconds.push(driver);
+        floors[kind] = driver;
+        if (psql) {
+          const seconds = await psqlCopy(psql, url, await freshTable(url, `bench_floor_${kind}`, keyed), csvPath);
+          row(`psql \\copy ${what}`).seconds.push(seconds);
+          floors[kind] = seconds;
+        }
+        const loaded = await countRows(url, `bench_floor_${kind}.order_items`);
+        if (loaded !== options.records) throw new Error(`the floor loaded ${loaded} rows, expected ${options.records}`);
+      }
+      const floorName = psql ? '\\copy' : 'pg-copy-streams';
+      await sql(url, 'DROP SCHEMA IF EXISTS bench_append CASCADE; DROP SCHEMA IF EXISTS bench_upsert CASCADE');
+      const runs: [string, string, 'plain' | 'keyed', Record<string, unknown>][] = [
+        ['(b) target-postgres append-only', 'bench_append', 'plain', { load_method: 'append-only' }],
+        ['(c) target-postgres upsert, empty table', 'bench_upsert', 'keyed', { load_method: 'upsert' }],
+        ['(d) target-postgres upsert again (all conflicts)', 'bench_upsert', 'keyed', { load_method: 'upsert' }],
+      ];
+      for (const [label, schema, floor, config] of runs) {
+        const run = await runTarget(label, url, singerPath, { default_target_schema: schema, ...config, ...batch }, options);
+        const loaded = await countRows(url, `"${schema}".order_items`);
+        if (loaded !== options.records) throw new Error(`${label}: ${loaded} rows, expected ${options.records}`);
+        const r = row(label, `${floorName}${floor === 'keyed' ? ', keyed' : ''}`);
+        r.seconds.push(run.seconds);
+        r.ratios.push(run.seconds / floors[floor]);
+        if (run.cpu !== undefined) r.cpu.push(run.cpu);
+        r.rss.push(run.peakRssMb);
+        console.log(`round ${round}: ${label}: ${run.seconds.toFixed(2)} s, ${(run.seconds / floors[floor]).toFixed(2)}× the floor`);
+      }
     }
     console.log('');
-    printTable(results, options.records);
-    for (const r of results) {
-      if (r.rows !== options.records) throw new Error(`${r.label}: ${r.rows} rows, expected ${options.records}`);
-    }
+    printTable([...rows.values()], options.records);
   } finally {
     await postgres.stop();
     if (!options.keep) {

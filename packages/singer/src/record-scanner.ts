@@ -1,0 +1,304 @@
+/**
+ * The fast path for RECORD lines: a regular expression compiled per SCHEMA that matches a
+ * record message as taps write it (compact, or with a space after `:` and `,`; the record's
+ * properties in SCHEMA order, all present, every value flat) and captures each value's text.
+ * A sink that writes text (COPY rows) uses those texts as they are, and the record never
+ * becomes a JS object: no `JSON.parse`, no validator walk, no object to collect.
+ *
+ * The pattern matches a line only when the generic path (`JSON.parse`, dropping unknown
+ * properties, the ajv validator) would surely take the record the same way:
+ * - each value is of the one JSON type its schema allows (or null where it allows null);
+ * - strings hold no escape, control character or UTF-16 surrogate, so their text is their value;
+ * - numbers are ones a double holds exactly by the generic path's own test (exact-json.ts):
+ *   fewer than 16 digits and points, an exponent of at most two digits;
+ * - what a pattern cannot say (`format`, lengths, bounds, `multipleOf`) is checked on the
+ *   captured text, with the validator's own functions, after the match.
+ * Any other line, or a value that fails a check, takes the generic path, which gives the exact
+ * error or warning. So the fast path never decides anything the generic path would decide
+ * differently; it only skips the work.
+ */
+import { isDate, isDateTime, isTime } from './datetime';
+import type { JsonSchema } from './messages';
+import { EXACT_NUMBER_KEYWORD } from './schema-normalize';
+import { compileNumberCheck, type NumberLimits } from './validate';
+
+/** What a scanned property's value is. */
+export const TOKEN_NULL = 1;
+/** A string: `texts[i]` is its value. */
+export const TOKEN_STRING = 2;
+/** An integer literal (`-12`) a double holds exactly: `texts[i]` is its JSON text. */
+export const TOKEN_INTEGER = 4;
+/** Any number (`1.5`, `2e3`, `7`) a double holds exactly: `texts[i]` is its JSON text. */
+export const TOKEN_NUMBER = 5;
+export const TOKEN_TRUE = 6;
+export const TOKEN_FALSE = 7;
+
+/**
+ * Keywords the record validator (ajv) acts on. A property schema using one not handled here
+ * gets no pattern: its stream takes the generic path. Any other keyword is an annotation
+ * (`description`, `inclusion`, `x-sql-datatype`, …), which ajv ignores too.
+ */
+const VALIDATION_KEYWORDS = new Set([
+  '$ref', '$dynamicRef', '$recursiveRef', 'additionalItems', 'additionalProperties', 'allOf', 'anyOf', 'const',
+  'contains', 'dependencies', 'dependentRequired', 'dependentSchemas', 'discriminator', 'else', 'enum',
+  'exclusiveMaximum', 'exclusiveMinimum', 'format', 'if', 'items', 'maxContains', 'maximum', 'maxItems',
+  'maxLength', 'maxProperties', 'minContains', 'minimum', 'minItems', 'minLength', 'minProperties', 'multipleOf',
+  'not', 'oneOf', 'pattern', 'patternProperties', 'prefixItems', 'properties', 'propertyNames', 'required', 'then',
+  'type', 'unevaluatedItems', 'unevaluatedProperties', 'uniqueItems', EXACT_NUMBER_KEYWORD,
+]);
+
+const HANDLED = new Set(['type', 'format', 'maxLength', 'minLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf']);
+
+/** JSON whitespace a line may have between tokens (a line has no line feed). */
+const WS = '[ \\t\\r]*';
+/** A string's text between its quotes: nothing that needs decoding or would not be JSON. */
+const STRING_TEXT = '[^"\\\\\\u0000-\\u001f\\ud800-\\udfff]*';
+/** At most 15 digits: exact as a double, and within bigint. */
+const INTEGER = '-?(?:0|[1-9]\\d{0,14})';
+/** A JSON number whose digits and points from its first digit are fewer than 16, exponent at most two digits. */
+const NUMBER = '(?=-?[\\d.]{1,15}(?![\\d.]))-?(?:0|[1-9]\\d*)(?:\\.\\d+)?(?:[eE][+-]?\\d{1,2})?';
+
+const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Checks a captured value's text: true only when the validator surely accepts the value. */
+type TextCheck = (text: string) => boolean;
+
+/** The formats the validator checks, by the same functions. Others it does not check either. */
+const FORMATS: Readonly<Record<string, TextCheck>> = {
+  'date-time': isDateTime,
+  date: isDate,
+  time: isTime,
+  'singer.decimal': (text) => DECIMAL_TEXT.test(text),
+  'x-singer.decimal': (text) => DECIMAL_TEXT.test(text),
+};
+
+interface PropertyPattern {
+  /** The value's part of the pattern, with one capture group. */
+  readonly source: string;
+  /** The kind of a captured value (a null value captures nothing). */
+  readonly kind: number;
+  readonly check: TextCheck | undefined;
+}
+
+/** A property schema as a pattern; `undefined` when it needs the generic path. */
+function propertyPattern(node: unknown): PropertyPattern | undefined {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+  let schema = node as JsonSchema;
+  let nullable = false;
+  // A nullable union as normalizeSchema leaves it: `anyOf: [{…}, {type: "null"}]`.
+  if (Array.isArray(schema.anyOf) && Object.keys(schema).every((k) => k === 'anyOf' || !VALIDATION_KEYWORDS.has(k))) {
+    const branches = schema.anyOf as unknown[];
+    const isNull = (b: unknown): boolean => typeof b === 'object' && b !== null && (b as JsonSchema).type === 'null' && Object.keys(b).every((k) => k === 'type' || !VALIDATION_KEYWORDS.has(k));
+    const others = branches.filter((b) => !isNull(b));
+    if (others.length !== 1 || typeof others[0] !== 'object' || others[0] === null) return undefined;
+    nullable = others.length < branches.length;
+    schema = others[0] as JsonSchema;
+  }
+  for (const keyword of Object.keys(schema)) {
+    if (VALIDATION_KEYWORDS.has(keyword) && !HANDLED.has(keyword)) return undefined;
+  }
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  if (types.includes('null')) nullable = true;
+  const valueTypes = types.filter((type) => type !== 'null');
+  if (valueTypes.length !== 1) return undefined;
+  const checks: TextCheck[] = [];
+  let source: string;
+  let kind: number;
+  switch (valueTypes[0]) {
+    case 'string': {
+      source = `"(${STRING_TEXT})"`;
+      kind = TOKEN_STRING;
+      const format = typeof schema.format === 'string' ? FORMATS[schema.format] : undefined;
+      if (format) checks.push(format);
+      const { minLength, maxLength } = schema;
+      if (minLength !== undefined || maxLength !== undefined) {
+        if (![minLength, maxLength].every((n) => n === undefined || (typeof n === 'number' && Number.isInteger(n)))) return undefined;
+        const min = (minLength as number | undefined) ?? 0;
+        const max = (maxLength as number | undefined) ?? Infinity;
+        // No surrogates in a matched string: its length is its count of code points.
+        checks.push((text) => text.length >= min && text.length <= max);
+      }
+      break;
+    }
+    case 'integer':
+      source = `(${INTEGER})`;
+      kind = TOKEN_INTEGER;
+      break;
+    case 'number':
+      source = `(${NUMBER})`;
+      kind = TOKEN_NUMBER;
+      break;
+    case 'boolean':
+      source = '(true|false)';
+      kind = TOKEN_TRUE;
+      break;
+    default:
+      return undefined;
+  }
+  if (kind === TOKEN_INTEGER || kind === TOKEN_NUMBER) {
+    const limits: NumberLimits = {};
+    let hasLimits = false;
+    for (const keyword of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'] as const) {
+      if (schema[keyword] === undefined) continue;
+      // Draft-4 boolean exclusives are rewritten by normalizeSchema; a bound is a number here.
+      if (typeof schema[keyword] !== 'number') return undefined;
+      limits[keyword] = schema[keyword];
+      hasLimits = true;
+    }
+    if (hasLimits) {
+      const check = compileNumberCheck(limits);
+      checks.push((text) => check(Number(text)) === undefined);
+    }
+  }
+  if (nullable) source = `(?:${source}|null)`;
+  const check: TextCheck | undefined =
+    checks.length === 0 ? undefined : checks.length === 1 ? checks[0] : (text) => checks.every((c) => c(text));
+  return { source, kind, check };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * One RECORD's values as the pattern captured them, per property in SCHEMA order. Reused for
+ * every record of the stream: read it before the next line is matched.
+ */
+export class ScannedRecord {
+  readonly kinds: Uint8Array;
+  readonly texts: (string | undefined)[];
+  version: number | undefined;
+  timeExtracted: string | undefined;
+
+  constructor(readonly properties: readonly string[]) {
+    this.kinds = new Uint8Array(properties.length);
+    this.texts = new Array<string | undefined>(properties.length).fill(undefined);
+  }
+
+  /** The value of property `index` as the generic path would have it. */
+  value(index: number): unknown {
+    const text = this.texts[index] as string;
+    switch (this.kinds[index]) {
+      case TOKEN_STRING:
+        return text;
+      case TOKEN_INTEGER:
+      case TOKEN_NUMBER:
+        return Number(text);
+      case TOKEN_TRUE:
+        return true;
+      case TOKEN_FALSE:
+        return false;
+      default:
+        return null;
+    }
+  }
+
+  /** The record as an object, equal to what `JSON.parse` of its text gives. */
+  toObject(): Record<string, unknown> {
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i < this.properties.length; i += 1) record[this.properties[i] as string] = this.value(i);
+    return record;
+  }
+}
+
+/** See the module comment. */
+export class RecordPattern {
+  readonly record: ScannedRecord;
+  readonly #pattern: RegExp;
+  readonly #kinds: Uint8Array;
+  readonly #checks: readonly (TextCheck | undefined)[];
+
+  private constructor(stream: string, names: string[], parts: PropertyPattern[]) {
+    const key = (name: string): string => `${escapeRegExp(JSON.stringify(name))}${WS}:${WS}`;
+    const properties = names.map((name, i) => `${key(name)}${(parts[i] as PropertyPattern).source}`).join(`${WS},${WS}`);
+    this.#pattern = new RegExp(
+      `^\\{${WS}${key('type')}"RECORD"${WS},${WS}${key('stream')}${escapeRegExp(JSON.stringify(stream))}${WS},${WS}${key('record')}\\{${WS}${properties}${WS}\\}` +
+        `(?:${WS},${WS}${key('version')}(${INTEGER}))?(?:${WS},${WS}${key('time_extracted')}"(${STRING_TEXT})")?${WS}\\}${WS}$`,
+    );
+    this.#kinds = Uint8Array.from(parts, (part) => part.kind);
+    this.#checks = parts.map((part) => part.check);
+    this.record = new ScannedRecord(names);
+  }
+
+  /**
+   * The pattern of a stream's normalized SCHEMA, or `undefined` when some part of it needs the
+   * generic path (a nested or union type, `enum`, `pattern`, a root-level keyword, …).
+   */
+  static compile(stream: string, schema: JsonSchema): RecordPattern | undefined {
+    const properties = schema.properties;
+    if (typeof properties !== 'object' || properties === null) return undefined;
+    for (const keyword of Object.keys(schema)) {
+      if (['type', 'properties', 'required', 'additionalProperties', 'unevaluatedProperties'].includes(keyword)) continue;
+      if (VALIDATION_KEYWORDS.has(keyword)) return undefined;
+    }
+    const names = Object.keys(properties);
+    if (names.length === 0) return undefined;
+    const parts: PropertyPattern[] = [];
+    for (const name of names) {
+      const part = propertyPattern(properties[name]);
+      if (part === undefined) return undefined;
+      parts.push(part);
+    }
+    return new RecordPattern(stream, names, parts);
+  }
+
+  /** Matches `line` into `record`; false when the line must take the generic path. */
+  match(line: string): boolean {
+    const found = this.#pattern.exec(line);
+    if (found === null) return false;
+    const { kinds, texts } = this.record;
+    const checks = this.#checks;
+    for (let i = 0; i < kinds.length; i += 1) {
+      const text = found[i + 1];
+      texts[i] = text;
+      if (text === undefined) {
+        kinds[i] = TOKEN_NULL;
+        continue;
+      }
+      const kind = this.#kinds[i] as number;
+      kinds[i] = kind === TOKEN_TRUE && text === 'false' ? TOKEN_FALSE : kind;
+      const check = checks[i];
+      if (check !== undefined && !check(text)) return false;
+    }
+    const version = found[kinds.length + 1];
+    this.record.version = version === undefined ? undefined : Number(version);
+    this.record.timeExtracted = found[kinds.length + 2];
+    return true;
+  }
+}
+
+/** `"stream":"name"` at the start of a RECORD line. */
+const STREAM_NAME = /^\{[ \t\r]*"type"[ \t\r]*:[ \t\r]*"RECORD"[ \t\r]*,[ \t\r]*"stream"[ \t\r]*:[ \t\r]*"([^"\\]*)"/;
+
+/**
+ * Finds the pattern for each RECORD line (the last stream's first: streams mostly come in
+ * runs) and matches it. `read` returns the stream's pattern, its `record` filled, or
+ * `undefined` for a line that takes the generic path.
+ */
+export class RecordLineReader {
+  readonly #patternFor: (stream: string) => RecordPattern | undefined;
+  #last: RecordPattern | undefined;
+  #lastStream = '';
+
+  constructor(patternFor: (stream: string) => RecordPattern | undefined) {
+    this.#patternFor = patternFor;
+  }
+
+  /** The stream whose pattern matched the last line `read` took. */
+  get stream(): string {
+    return this.#lastStream;
+  }
+
+  read(line: string): RecordPattern | undefined {
+    let last = this.#last;
+    // A SCHEMA since may have replaced the stream's pattern.
+    if (last !== undefined && this.#patternFor(this.#lastStream) !== last) last = this.#last = undefined;
+    if (last !== undefined && last.match(line)) return last;
+    const stream = STREAM_NAME.exec(line)?.[1];
+    const pattern = stream === undefined ? undefined : this.#patternFor(stream);
+    if (pattern === undefined || pattern === last || !pattern.match(line)) return undefined;
+    this.#last = pattern;
+    this.#lastStream = stream as string;
+    return pattern;
+  }
+}
