@@ -251,8 +251,12 @@ export class CopyEncoder {
       if (kind === TOKEN_NULL) {
         if (column.isKey) return undefined;
         field = COPY_NULL;
-      } else if (kind === TOKEN_STRING ? column.type !== 'jsonb' && column.type !== 'time' : kind === TOKEN_INTEGER && (column.type === 'bigint' || column.type === 'numeric')) {
-        // A string with nothing for COPY to escape; an integer of at most 15 digits.
+      } else if (
+        kind === TOKEN_STRING
+          ? column.type !== 'jsonb' && column.type !== 'time'
+          : kind === TOKEN_INTEGER && (column.type === 'bigint' || column.type === 'numeric') && texts[property] !== '-0'
+      ) {
+        // A string with nothing for COPY to escape; an integer of at most 15 digits as `String` writes it.
         field = texts[property] as string;
       } else if (kind === TOKEN_NUMBER && column.type === 'numeric') {
         const text = texts[property] as string;
