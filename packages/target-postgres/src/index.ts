@@ -21,7 +21,7 @@ export {
 export { CopyFeed } from './copy-feed';
 export { columnNames, MAX_IDENTIFIER_BYTES, qualifiedName, quoteIdent, safeIdentifier } from './identifiers';
 export type { MergeSpec } from './merge-sql';
-export { deleteThenUpsertSql, insertSql, truncateStageSql, upsertSql } from './merge-sql';
+export { deleteThenUpsertSql, truncateStageSql, upsertSql } from './merge-sql';
 export type { CopyRows } from './pg-errors';
 export { betterReason, copyError, isConnectionLost, sqlState, toLoadError } from './pg-errors';
 export type { CopyBatch, Queryable, UnitLabel } from './pg-session';

@@ -55,15 +55,6 @@ export function upsertSql(spec: MergeSpec, where = ''): string {
   return `INSERT INTO ${spec.target} AS t (${list}) SELECT ${list} FROM ${latestPerKey(spec)} AS s${where} ${onConflict}`;
 }
 
-/**
- * A plain `INSERT` of the batch's last record per key: cheaper than ON CONFLICT's speculative
- * insertion, and right only while no key of the batch exists yet (a duplicate fails it whole).
- */
-export function insertSql(spec: MergeSpec): string {
-  const list = spec.columns.map(quoteIdent).join(', ');
-  return `INSERT INTO ${spec.target} AS t (${list}) SELECT ${list} FROM ${latestPerKey(spec)} AS s`;
-}
-
 /** With hard_delete: keys whose last record carries `_sdc_deleted_at` go; the others are upserted. */
 export function deleteThenUpsertSql(spec: MergeSpec, deletedAt: string): string[] {
   const deleted = quoteIdent(deletedAt);

@@ -21,6 +21,16 @@ export interface Queryable {
   query<R extends QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
 }
 
+/** The connection as a unit of work has it: statements, and whole COPYs. */
+export interface UnitConnection extends Queryable {
+  /**
+   * `COPY … FROM STDIN` of every chunk of `batch`, ended before it resolves. A COPY PostgreSQL
+   * rejects is thrown as the error naming the record and column (see `copyError`); the unit may
+   * recover from it with a savepoint, as from any failed statement.
+   */
+  copy(sql: string, rows: Omit<CopyRows, 'lines' | 'records'>, batch: CopyBatch): Promise<void>;
+}
+
 /** What a unit of work is, for the error that names it. */
 export interface UnitLabel {
   /** The stream it works for, when it works for one. */
@@ -142,12 +152,41 @@ export class PgSession {
    * transaction (begun when needed). A statement that fails inside `work` may be recovered by
    * `work` itself (with a savepoint); if `work` throws, the session has failed with that error.
    */
-  run<T>(label: UnitLabel, work: (db: Queryable) => Promise<T>): Promise<T> {
+  run<T>(label: UnitLabel, work: (db: UnitConnection) => Promise<T>): Promise<T> {
     return this.enqueue(label, async () => {
       await this.endCopy();
       await this.begin();
-      return work(this.client);
+      return work(this.unitConnection);
     });
+  }
+
+  private readonly unitConnection: UnitConnection = {
+    query: (sql, params) => this.client.query(sql, params),
+    copy: async (sql, rows, batch) => {
+      const open = await this.openCopy(this.unitConnection, sql, rows);
+      await this.feed(open, batch);
+      if (open.failure === undefined) await this.endCopy();
+      else this.copy = undefined;
+      if (open.failure !== undefined) throw copyError(betterReason(this.lost, open.failure), open.rows);
+    },
+  };
+
+  /** Writes a batch's chunks into an open COPY, with backpressure; stops early if the COPY fails. */
+  private async feed(open: OpenCopy, batch: CopyBatch): Promise<void> {
+    for (const line of batch.lines) open.rows.lines.push(line);
+    for (const record of batch.records) open.rows.records.push(record);
+    for (const chunk of batch.chunks) {
+      const wait = open.feed.write(chunk);
+      if (wait === undefined) continue;
+      try {
+        await wait;
+      } catch {
+        // The COPY failed (or was abandoned): its own error, once settled, says why.
+        await open.settled;
+        return;
+      }
+      if (open.failure !== undefined) return;
+    }
   }
 
   /**
@@ -163,20 +202,7 @@ export class PgSession {
         open = undefined;
       }
       if (!open) open = await this.openCopy(owner, sql, rows);
-      for (const line of batch.lines) open.rows.lines.push(line);
-      for (const record of batch.records) open.rows.records.push(record);
-      for (const chunk of batch.chunks) {
-        const wait = open.feed.write(chunk);
-        if (wait === undefined) continue;
-        try {
-          await wait;
-        } catch {
-          // The COPY failed (or was abandoned): its own error, once settled, says why.
-          await open.settled;
-          break;
-        }
-        if (open.failure !== undefined) break;
-      }
+      await this.feed(open, batch);
       if (open.failure !== undefined) {
         await open.settled;
         this.copy = undefined;

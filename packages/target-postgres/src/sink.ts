@@ -15,14 +15,21 @@ import type { LoadMethod } from './config';
 import { ColumnTooNarrowError, COPY_NULL, CopyEncoder, escapeCopyText } from './copy-encoder';
 import { COPY_CHUNK_CHARS } from './copy-feed';
 import { qualifiedName, quoteIdent, safeIdentifier } from './identifiers';
-import { deleteThenUpsertSql, insertSql, type MergeSpec, truncateStageSql, upsertSql } from './merge-sql';
+import { deleteThenUpsertSql, type MergeSpec, truncateStageSql, upsertSql } from './merge-sql';
 import { sqlState } from './pg-errors';
-import type { PgSession, Queryable } from './pg-session';
+import type { CopyBatch, PgSession, Queryable, UnitConnection } from './pg-session';
 import type { TableManager } from './table-manager';
 import { columnSpecs, layoutColumns, type Plan, planFor, stageDefinitions } from './table-plan';
 
 /** Bytes of rows all streams encode ahead (as chunks) while the connection does other work (a merge). */
 const HELD_BYTES_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * Bytes of rows an upsert sends as one unit (one COPY): the rows are kept until PostgreSQL has
+ * taken them, so that a unit a first load cannot insert as they are can go through the staging
+ * table instead. Two units per stream at most are kept: one PostgreSQL works on, one being made.
+ */
+const UNIT_BYTES = 4 * 1024 * 1024;
 
 const DELETED_AT_SCHEMA: JsonSchema = { type: ['null', 'string'], format: 'date-time' };
 
@@ -51,8 +58,10 @@ interface Writer {
   readonly plan: Plan;
   readonly encoder: CopyEncoder;
   readonly metadata: readonly MetadataKind[];
-  /** `COPY … FROM STDIN` into the table or the staging table. */
+  /** `COPY … FROM STDIN` into the table (append-only, or an upsert that only adds keys). */
   readonly copySql: string;
+  /** `COPY … FROM STDIN` into the staging table (upsert). */
+  readonly stageSql: string | undefined;
   readonly merge: MergeSpec | undefined;
 }
 
@@ -74,14 +83,22 @@ export class PostgresSink extends Sink {
   private rowRecords: number[] = [];
   /** Full chunks held while the connection is busy (a long string of rows would be a rope). */
   private held: Buffer[] = [];
+  /** Upsert: bytes of the unit being made. */
+  private heldUnit = 0;
   /** Of the held bytes, those the session counts as kept ahead while it was busy. */
   private heldAhead = 0;
   private readonly table: string;
   private readonly stageName: string;
   private stageReady = false;
   private stageHasRows = false;
-  /** Batches so far brought only new keys: try a plain INSERT first. */
+  /**
+   * Upsert: every row so far had a new key, so units COPY straight into the table (under a
+   * savepoint). The first unit that meets a key already there (23505) is rolled back and goes
+   * through the staging table and `INSERT … ON CONFLICT`, as does every unit after it.
+   */
   private insertOnly = true;
+  /** Upsert: the last unit handed to the session, settled (never rejects). */
+  private unitDone: Promise<void> = Promise.resolve();
   /** Records carried a `version`: the table keeps `_sdc_table_version` (and `_sdc_deleted_at`). */
   private versioned = false;
   private truncatePending: boolean;
@@ -179,13 +196,16 @@ export class PostgresSink extends Sink {
 
   /** Buffers an encoded row (with its metadata) for the COPY; hands the buffer on when full. */
   private pushRow(writer: Writer, row: string, record: Record<string, unknown> | undefined, position: RecordPosition): void | Promise<void> {
-    if (this.staged) row = `${position.record}\t${row}`;
     if (record !== undefined && writer.metadata.length > 0) row += this.metadataFields(writer.metadata, record, position);
     this.rows += `${row}\n`;
     this.rowLines.push(position.line);
     this.rowRecords.push(position.record);
     if (this.rows.length < COPY_CHUNK_CHARS) return undefined;
     const bytes = this.hold();
+    if (this.staged) {
+      this.heldUnit += bytes;
+      return this.heldUnit < UNIT_BYTES ? undefined : this.handOn();
+    }
     // The connection is busy (a merge): encode ahead, so reading overlaps PostgreSQL's work;
     // past the byte limit reading waits too.
     if (this.session.holdAhead(bytes, HELD_BYTES_LIMIT)) {
@@ -234,21 +254,54 @@ export class PostgresSink extends Sink {
       );
       this.truncatePending = false;
     }
-    if (this.staged && !this.stageReady) {
-      await this.session.run({ stream: this.stream, what: 'creating the staging table' }, (db) => this.createStage(db, writer.plan));
-      this.stageReady = true;
-    }
     if (this.rows !== '') this.hold();
-    const batch = { chunks: this.takeHeld(), lines: this.rowLines, records: this.rowRecords };
+    const batch: CopyBatch = { chunks: this.takeHeld(), lines: this.rowLines, records: this.rowRecords };
     this.rowLines = [];
     this.rowRecords = [];
-    if (this.staged) this.stageHasRows = true;
-    await this.session.copyRows(
-      this,
-      writer.copySql,
-      { stream: this.stream, table: this.qualifiedTable, propertyOf: writer.plan.propertyOf },
-      batch,
+    const rows = { stream: this.stream, table: this.qualifiedTable, propertyOf: writer.plan.propertyOf };
+    if (!this.staged) {
+      await this.session.copyRows(this, writer.copySql, rows, batch);
+      return;
+    }
+    this.heldUnit = 0;
+    // At most one unit waits behind the one PostgreSQL works on; this one is read meanwhile.
+    await this.unitDone;
+    const unit = this.session.run({ stream: this.stream, what: `loading stream ${JSON.stringify(this.stream)}` }, (db) =>
+      this.loadUnit(db, writer, rows, batch),
     );
+    this.unitDone = unit.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.runInBackground(unit);
+  }
+
+  /**
+   * One upsert unit: straight into the table while every key is new, else into the staging
+   * table for the drain's merge. Decided when the unit runs, after every unit before it, so
+   * rows keep their order whichever way they go.
+   */
+  private async loadUnit(db: UnitConnection, writer: Writer, rows: { stream: string; table: string; propertyOf: ReadonlyMap<string, string> }, batch: CopyBatch): Promise<void> {
+    if (this.insertOnly && writer.merge?.deletedAtColumn === undefined) {
+      const savepoint = quoteIdent(this.session.nextSavepoint());
+      await db.query(`SAVEPOINT ${savepoint}`);
+      try {
+        await db.copy(writer.copySql, rows, batch);
+        await db.query(`RELEASE SAVEPOINT ${savepoint}`);
+        return;
+      } catch (error) {
+        if (sqlState(error) !== '23505') throw error;
+        this.insertOnly = false;
+        this.logger.debug('keys already present; merging with ON CONFLICT from now on');
+        await db.query(`ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}`);
+      }
+    }
+    if (!this.stageReady) {
+      await this.createStage(db, writer.plan);
+      this.stageReady = true;
+    }
+    await db.copy(writer.stageSql as string, { ...rows, table: this.stageTable }, batch);
+    this.stageHasRows = true;
   }
 
   /** A value needs a wider column (an integer beyond bigint): flush, widen in place, go on. */
@@ -291,9 +344,9 @@ export class PostgresSink extends Sink {
     );
     const plan = planFor(layout, table, this.keyProperties);
     const columnList = plan.columnNames.map(quoteIdent);
-    const copySql = this.staged
-      ? `COPY ${this.stageTable} (${[quoteIdent(plan.stageSequence), ...columnList].join(', ')}) FROM STDIN WITH (FORMAT text)`
-      : `COPY ${this.qualifiedTable} (${columnList.join(', ')}) FROM STDIN WITH (FORMAT text)`;
+    const copySql = `COPY ${this.qualifiedTable} (${columnList.join(', ')}) FROM STDIN WITH (FORMAT text)`;
+    // The staging table numbers rows itself, in the order the COPY brings them.
+    const stageSql = this.staged ? `COPY ${this.stageTable} (${columnList.join(', ')}) FROM STDIN WITH (FORMAT text)` : undefined;
     const formattedTypes = new Map<string, string>();
     for (const [column, info] of table.columns) formattedTypes.set(column, info.formatted);
     this.writer = {
@@ -301,6 +354,7 @@ export class PostgresSink extends Sink {
       encoder: new CopyEncoder(plan.columns, { stream: this.stream, sanitizeNulText: this.settings.sanitizeNullTextCharacters }),
       metadata: metadata.map((m) => m.kind),
       copySql,
+      stageSql,
       merge: this.staged
         ? {
             target: this.qualifiedTable,
@@ -337,39 +391,24 @@ export class PostgresSink extends Sink {
     if (this.rows !== '' || this.held.length > 0) await this.handOn();
     await this.session.finishCopy(this);
     const merge = this.writer?.merge;
-    if (this.stageHasRows && merge !== undefined) {
-      this.stageHasRows = false;
-      this.runInBackground(this.session.run({ stream: this.stream, what: `merging into ${merge.target}` }, (db) => this.merge(db, merge)));
+    if (merge !== undefined) {
+      // Whether the batch's units went to the staging table is known once they have run.
+      this.runInBackground(
+        this.session.run({ stream: this.stream, what: `merging into ${merge.target}` }, async (db) => {
+          if (!this.stageHasRows) return;
+          this.stageHasRows = false;
+          await this.merge(db, merge);
+        }),
+      );
     }
     this.recordMetadata.endBatch();
     this.reportDrained();
   }
 
-  /**
-   * The staged batch into the table, then the staging table emptied. As long as batches bring
-   * only new keys (a first load), a plain INSERT under a savepoint does it; the first batch that
-   * meets an existing key (23505) is rolled back to the savepoint and merged with ON CONFLICT,
-   * as is every batch after it. Either way the table ends the same.
-   */
+  /** The staged rows into the table (the last of each key wins), then the staging table emptied. */
   private async merge(db: Queryable, spec: MergeSpec): Promise<void> {
-    const truncate = truncateStageSql(spec);
-    if (spec.deletedAtColumn !== undefined) {
-      await db.query([...deleteThenUpsertSql(spec, spec.deletedAtColumn), truncate].join('; '));
-      return;
-    }
-    if (this.insertOnly) {
-      const savepoint = quoteIdent(this.session.nextSavepoint());
-      try {
-        await db.query(`SAVEPOINT ${savepoint}; ${insertSql(spec)}; RELEASE SAVEPOINT ${savepoint}; ${truncate}`);
-        return;
-      } catch (error) {
-        if (sqlState(error) !== '23505') throw error;
-        this.insertOnly = false;
-        this.logger.debug('keys already present; merging with ON CONFLICT from now on');
-        await db.query(`ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}`);
-      }
-    }
-    await db.query(`${upsertSql(spec)}; ${truncate}`);
+    const sql = spec.deletedAtColumn !== undefined ? deleteThenUpsertSql(spec, spec.deletedAtColumn) : [upsertSql(spec)];
+    await db.query([...sql, truncateStageSql(spec)].join('; '));
   }
 
   private reportDrained(): void {
@@ -438,6 +477,7 @@ export class PostgresSink extends Sink {
     this.rowLines = [];
     this.rowRecords = [];
     this.takeHeld();
+    this.heldUnit = 0;
     this.stageHasRows = false;
     await super.abort();
   }

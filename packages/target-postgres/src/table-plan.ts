@@ -85,10 +85,10 @@ export function planFor(layout: ColumnLayout, table: TableState, keyProperties: 
   };
 }
 
-/** The staging table's columns: the record order, then the table's own column types. */
+/** The staging table's columns: the record order (numbered as the COPY brings rows), then the table's own column types. */
 export function stageDefinitions(plan: Plan): string[] {
   return [
-    `${quoteIdent(plan.stageSequence)} bigint`,
+    `${quoteIdent(plan.stageSequence)} bigserial`,
     ...plan.columnNames.map((column) => `${quoteIdent(column)} ${plan.table.columns.get(column)?.formatted ?? 'text'}`),
   ];
 }

@@ -95,11 +95,13 @@ describe('failures inside PostgreSQL', () => {
         '{"type":"SCHEMA","stream":"ledger","schema":{"properties":{"id":{"type":"integer"},"amount":{"type":"number"},"_sdc_stage_seq":{"type":["null","string"]}}},"key_properties":["id"]}',
         '{"type":"RECORD","stream":"ledger","record":{"id":1,"amount":5,"_sdc_stage_seq":"a column named like the staging order"}}',
         '{"type":"STATE","value":{"step":1}}',
-        '{"type":"RECORD","stream":"ledger","record":{"id":2,"amount":-1,"_sdc_stage_seq":null}}',
+        // A key already there, in a batch of its own: from then on batches go through the
+        // staging table and the merge.
         '{"type":"RECORD","stream":"ledger","record":{"id":1,"amount":6,"_sdc_stage_seq":null}}',
+        '{"type":"RECORD","stream":"ledger","record":{"id":2,"amount":-1,"_sdc_stage_seq":null}}',
         '{"type":"STATE","value":{"step":2}}',
       ],
-      { default_target_schema: schema },
+      { default_target_schema: schema, batch_size_rows: 1 },
     );
     expect(result.exitCode).not.toBe(0);
     expect(result.stateValues).toEqual([{ step: 1 }]);
@@ -109,6 +111,29 @@ describe('failures inside PostgreSQL', () => {
     expect(await select(client, `SELECT id, amount, "_sdc_stage_seq" AS s FROM "${schema}".ledger`)).toEqual([
       { id: '1', amount: '5', s: 'a column named like the staging order' },
     ]);
+  });
+
+  it('reports a row PostgreSQL refuses while every key is new (straight into the table) naming its line and record', async () => {
+    const schema = uniqueSchema('check_direct');
+    await client.query(`CREATE SCHEMA "${schema}"`);
+    await client.query(`CREATE TABLE "${schema}".ledger (id bigint PRIMARY KEY, amount numeric CHECK (amount >= 0))`);
+    const result = await runTarget(
+      [
+        '{"type":"SCHEMA","stream":"ledger","schema":{"properties":{"id":{"type":"integer"},"amount":{"type":"number"}}},"key_properties":["id"]}',
+        '{"type":"RECORD","stream":"ledger","record":{"id":1,"amount":5}}',
+        '{"type":"STATE","value":{"step":1}}',
+        '{"type":"RECORD","stream":"ledger","record":{"id":2,"amount":7}}',
+        '{"type":"RECORD","stream":"ledger","record":{"id":3,"amount":-1}}',
+        '{"type":"STATE","value":{"step":2}}',
+      ],
+      { default_target_schema: schema },
+    );
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stateValues).toEqual([{ step: 1 }]);
+    const errors = result.logs.split('\n').filter((line) => line.startsWith('ERROR'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/stream "ledger", line 5, record 3: .*violates check constraint.*\[PG_VALUE_REJECTED\]/);
+    expect(await select(client, `SELECT id, amount FROM "${schema}".ledger`)).toEqual([{ id: '1', amount: '5' }]);
   });
 });
 

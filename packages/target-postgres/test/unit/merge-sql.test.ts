@@ -1,4 +1,4 @@
-import { deleteThenUpsertSql, insertSql, type MergeSpec, truncateStageSql, upsertSql } from '../../src/merge-sql';
+import { deleteThenUpsertSql, type MergeSpec, truncateStageSql, upsertSql } from '../../src/merge-sql';
 
 const spec = (overrides: Partial<MergeSpec> = {}): MergeSpec => ({
   target: '"public"."orders"',
@@ -32,12 +32,6 @@ describe('merge SQL', () => {
 
   it('does nothing on conflict when every column is a key column', () => {
     expect(upsertSql(spec({ columns: ['id', 'tenant'] }))).toMatch(/ON CONFLICT \("id", "tenant"\) DO NOTHING$/);
-  });
-
-  it('inserts the last record per key plainly for the optimistic path', () => {
-    expect(insertSql(spec())).toBe(
-      `INSERT INTO "public"."orders" AS t ("id", "tenant", "price") SELECT "id", "tenant", "price" FROM ${LATEST} AS s`,
-    );
   });
 
   it('deletes keys whose last record is a deletion and upserts the rest (hard_delete)', () => {

@@ -46,6 +46,6 @@ describe('table plan', () => {
     const plan = planFor(layout, table, ['id']);
     expect(plan.columns[0]).toEqual({ property: 'id', column: 'id', type: 'numeric', isKey: true });
     expect(plan.stageSequence).toBe('_sdc_stage_seq_2');
-    expect(stageDefinitions(plan)).toEqual(['"_sdc_stage_seq_2" bigint', '"id" numeric', '"_sdc_stage_seq" bigint']);
+    expect(stageDefinitions(plan)).toEqual(['"_sdc_stage_seq_2" bigserial', '"id" numeric', '"_sdc_stage_seq" bigint']);
   });
 });
