@@ -22,16 +22,14 @@ import type { JsonSchema } from './messages';
 import { EXACT_NUMBER_KEYWORD } from './schema-normalize';
 import { compileNumberCheck, type NumberLimits } from './validate';
 
-/** What a scanned property's value is. */
-export const TOKEN_NULL = 1;
-/** A string: `texts[i]` is its value. */
+/** What a scanned property's text is. A string: the text is its value. */
 export const TOKEN_STRING = 2;
-/** An integer literal (`-12`) a double holds exactly: `texts[i]` is its JSON text. */
+/** An integer literal (`-12`) a double holds exactly. */
 export const TOKEN_INTEGER = 4;
-/** Any number (`1.5`, `2e3`, `7`) a double holds exactly: `texts[i]` is its JSON text. */
+/** Any number (`1.5`, `2e3`, `7`) a double holds exactly. */
 export const TOKEN_NUMBER = 5;
+/** `true` or `false`. */
 export const TOKEN_TRUE = 6;
-export const TOKEN_FALSE = 7;
 
 /**
  * Keywords the record validator (ajv) acts on. A property schema using one not handled here
@@ -161,35 +159,41 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * One RECORD's values as the pattern captured them, per property in SCHEMA order. Reused for
- * every record of the stream: read it before the next line is matched.
+ * One RECORD's values as the pattern captured them: the text of property `i` (in SCHEMA
+ * order) is `captures[i + 1]`, `undefined` for null; `kinds[i]` says what a captured text is
+ * (`TOKEN_TRUE` for either boolean). Reused for every record of the stream: read it before the
+ * next line is matched.
  */
 export class ScannedRecord {
-  readonly kinds: Uint8Array;
-  readonly texts: (string | undefined)[];
-  version: number | undefined;
-  timeExtracted: string | undefined;
+  captures: RegExpExecArray | readonly (string | undefined)[] = [];
 
-  constructor(readonly properties: readonly string[]) {
-    this.kinds = new Uint8Array(properties.length);
-    this.texts = new Array<string | undefined>(properties.length).fill(undefined);
+  constructor(
+    readonly properties: readonly string[],
+    readonly kinds: Uint8Array,
+  ) {}
+
+  /** The RECORD's `version`. */
+  get version(): number | undefined {
+    const text = this.captures[this.properties.length + 1];
+    return text === undefined ? undefined : Number(text);
+  }
+
+  /** The RECORD's `time_extracted`. */
+  get timeExtracted(): string | undefined {
+    return this.captures[this.properties.length + 2];
   }
 
   /** The value of property `index` as the generic path would have it. */
   value(index: number): unknown {
-    const text = this.texts[index] as string;
+    const text = this.captures[index + 1];
+    if (text === undefined) return null;
     switch (this.kinds[index]) {
       case TOKEN_STRING:
         return text;
-      case TOKEN_INTEGER:
-      case TOKEN_NUMBER:
-        return Number(text);
       case TOKEN_TRUE:
-        return true;
-      case TOKEN_FALSE:
-        return false;
+        return text === 'true';
       default:
-        return null;
+        return Number(text);
     }
   }
 
@@ -205,7 +209,8 @@ export class ScannedRecord {
 export class RecordPattern {
   readonly record: ScannedRecord;
   readonly #pattern: RegExp;
-  readonly #kinds: Uint8Array;
+  /** The properties with a check after the match, and their checks. */
+  readonly #checked: readonly number[];
   readonly #checks: readonly (TextCheck | undefined)[];
 
   private constructor(stream: string, names: string[], parts: PropertyPattern[]) {
@@ -215,9 +220,12 @@ export class RecordPattern {
       `^\\{${WS}${key('type')}"RECORD"${WS},${WS}${key('stream')}${escapeRegExp(JSON.stringify(stream))}${WS},${WS}${key('record')}\\{${WS}${properties}${WS}\\}` +
         `(?:${WS},${WS}${key('version')}(${INTEGER}))?(?:${WS},${WS}${key('time_extracted')}"(${STRING_TEXT})")?${WS}\\}${WS}$`,
     );
-    this.#kinds = Uint8Array.from(parts, (part) => part.kind);
     this.#checks = parts.map((part) => part.check);
-    this.record = new ScannedRecord(names);
+    this.#checked = parts.flatMap((part, i) => (part.check === undefined ? [] : [i]));
+    this.record = new ScannedRecord(
+      names,
+      Uint8Array.from(parts, (part) => part.kind),
+    );
   }
 
   /**
@@ -246,23 +254,13 @@ export class RecordPattern {
   match(line: string): boolean {
     const found = this.#pattern.exec(line);
     if (found === null) return false;
-    const { kinds, texts } = this.record;
-    const checks = this.#checks;
-    for (let i = 0; i < kinds.length; i += 1) {
-      const text = found[i + 1];
-      texts[i] = text;
-      if (text === undefined) {
-        kinds[i] = TOKEN_NULL;
-        continue;
-      }
-      const kind = this.#kinds[i] as number;
-      kinds[i] = kind === TOKEN_TRUE && text === 'false' ? TOKEN_FALSE : kind;
-      const check = checks[i];
-      if (check !== undefined && !check(text)) return false;
+    const checked = this.#checked;
+    for (let k = 0; k < checked.length; k += 1) {
+      const index = checked[k] as number;
+      const text = found[index + 1];
+      if (text !== undefined && !(this.#checks[index] as TextCheck)(text)) return false;
     }
-    const version = found[kinds.length + 1];
-    this.record.version = version === undefined ? undefined : Number(version);
-    this.record.timeExtracted = found[kinds.length + 2];
+    this.record.captures = found;
     return true;
   }
 }

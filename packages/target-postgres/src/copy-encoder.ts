@@ -4,9 +4,7 @@ import {
   type RecordPosition,
   type ScannedRecord,
   stringifyExactJson,
-  TOKEN_FALSE,
   TOKEN_INTEGER,
-  TOKEN_NULL,
   TOKEN_NUMBER,
   TOKEN_STRING,
   TOKEN_TRUE,
@@ -240,31 +238,33 @@ export class CopyEncoder {
   encodeScanned(record: ScannedRecord, position: RecordPosition): string | undefined {
     if (record.properties !== this.scannedProperties) this.indexScanned(record.properties);
     const indexes = this.scannedIndexes;
-    const { kinds, texts } = record;
+    const { kinds, captures } = record;
     const columns = this.columns;
     let row = '';
     for (let i = 0; i < columns.length; i++) {
       const column = columns[i] as EncoderColumn;
       const property = indexes[i] as number;
-      const kind = property === -1 ? TOKEN_NULL : (kinds[property] as number);
+      const text = property === -1 ? undefined : captures[property + 1];
       let field: string;
-      if (kind === TOKEN_NULL) {
+      if (text === undefined) {
         if (column.isKey) return undefined;
         field = COPY_NULL;
-      } else if (
-        kind === TOKEN_STRING
-          ? column.type !== 'jsonb' && column.type !== 'time'
-          : kind === TOKEN_INTEGER && (column.type === 'bigint' || column.type === 'numeric') && texts[property] !== '-0'
-      ) {
-        // A string with nothing for COPY to escape; an integer of at most 15 digits as `String` writes it.
-        field = texts[property] as string;
-      } else if (kind === TOKEN_NUMBER && column.type === 'numeric') {
-        const text = texts[property] as string;
-        field = isShortestNumberText(text) ? text : numberText(Number(text));
-      } else if (column.type === 'boolean' && (kind === TOKEN_TRUE || kind === TOKEN_FALSE)) {
-        field = kind === TOKEN_TRUE ? 't' : 'f';
       } else {
-        field = this.field(record.value(property), column, position);
+        const kind = kinds[property];
+        if (
+          kind === TOKEN_STRING
+            ? column.type !== 'jsonb' && column.type !== 'time'
+            : kind === TOKEN_INTEGER && (column.type === 'bigint' || column.type === 'numeric') && text !== '-0'
+        ) {
+          // A string with nothing for COPY to escape; an integer of at most 15 digits as `String` writes it.
+          field = text;
+        } else if (kind === TOKEN_NUMBER && column.type === 'numeric') {
+          field = isShortestNumberText(text) ? text : numberText(Number(text));
+        } else if (kind === TOKEN_TRUE && column.type === 'boolean') {
+          field = text === 'true' ? 't' : 'f';
+        } else {
+          field = this.field(record.value(property), column, position);
+        }
       }
       row = i === 0 ? field : `${row}\t${field}`;
     }
