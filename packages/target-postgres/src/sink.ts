@@ -290,9 +290,12 @@ export class PostgresSink extends Sink {
         await db.query(`RELEASE SAVEPOINT ${savepoint}`);
         return;
       } catch (error) {
-        if (sqlState(error) !== '23505') throw error;
+        // 23505: a key is there already. 40P01: another loader of the table holds keys this
+        // unit needs while waiting for ours; the merge takes keys in order, which cannot deadlock.
+        const state = sqlState(error);
+        if (state !== '23505' && state !== '40P01') throw error;
         this.insertOnly = false;
-        this.logger.debug('keys already present; merging with ON CONFLICT from now on');
+        this.logger.debug(`${state === '23505' ? 'keys already present' : 'deadlock with another loader'}; merging with ON CONFLICT from now on`);
         await db.query(`ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}`);
       }
     }
