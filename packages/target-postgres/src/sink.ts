@@ -66,9 +66,10 @@ interface Writer {
 }
 
 /**
- * Loads one stream into one table. Rows stream into PostgreSQL as records arrive: with COPY
- * straight into the table (append-only), or into a staging temp table that each drain merges
- * with `INSERT … ON CONFLICT … DO UPDATE` (upsert), all inside the target's open transaction.
+ * Loads one stream into one table. Rows stream into PostgreSQL as records arrive, all inside
+ * the target's open transaction: append-only with one COPY straight into the table; upsert in
+ * units of a few MB, straight into the table while every key is new (a first load), then into
+ * a staging temp table that each drain merges with `INSERT … ON CONFLICT … DO UPDATE`.
  * Every statement goes through the session as a unit of work: the sink never touches the
  * connection, so another stream's work can never run in the middle of its own.
  *
