@@ -8,7 +8,8 @@
  * The pattern matches a line only when the generic path (`JSON.parse`, dropping unknown
  * properties, the ajv validator) would surely take the record the same way:
  * - each value is of the one JSON type its schema allows (or null where it allows null);
- * - strings hold no escape, control character or UTF-16 surrogate, so their text is their value;
+ * - strings are valid JSON with surrogates only in pairs; one with escapes is decoded as
+ *   `JSON.parse` decodes it, and the sink is told so (its text is not its value);
  * - numbers are ones a double holds exactly by the generic path's own test (exact-json.ts):
  *   fewer than 16 digits and points, an exponent of at most two digits;
  * - what a pattern cannot say (`format`, lengths, bounds, `multipleOf`) is checked on the
@@ -49,14 +50,23 @@ const HANDLED = new Set(['type', 'format', 'maxLength', 'minLength', 'minimum', 
 
 /** JSON whitespace a line may have between tokens (a line has no line feed). */
 const WS = '[ \\t\\r]*';
-/** A string's text between its quotes: nothing that needs decoding or would not be JSON. */
-const STRING_TEXT = '[^"\\\\\\u0000-\\u001f\\ud800-\\udfff]*';
+/** Characters a string holds as they are: no quote, backslash, control character or surrogate. */
+const PLAIN = '[^"\\\\\\u0000-\\u001f\\ud800-\\udfff]';
+/**
+ * A string's text between its quotes, valid JSON: plain characters, escapes (Python's json
+ * writes every non-ASCII character as one), and surrogates only in pairs (an emoji). Written as
+ * an unrolled loop, which a backtracking engine runs without trying alternatives per character.
+ */
+const STRING_TEXT = `${PLAIN}*(?:(?:\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4})|[\\ud800-\\udbff][\\udc00-\\udfff])${PLAIN}*)*`;
+/** The text of a `time_extracted`: plain characters only (else the generic path reads it). */
+const PLAIN_TEXT = `${PLAIN}*`;
 /** At most 15 digits: exact as a double, and within bigint. */
 const INTEGER = '-?(?:0|[1-9]\\d{0,14})';
 /** A JSON number whose digits and points from its first digit are fewer than 16, exponent at most two digits. */
 const NUMBER = '(?=-?[\\d.]{1,15}(?![\\d.]))-?(?:0|[1-9]\\d*)(?:\\.\\d+)?(?:[eE][+-]?\\d{1,2})?';
 
 const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const SURROGATE = /[\ud800-\udfff]/;
 
 /** Checks a captured value's text: true only when the validator surely accepts the value. */
 type TextCheck = (text: string) => boolean;
@@ -113,8 +123,11 @@ function propertyPattern(node: unknown): PropertyPattern | undefined {
         if (![minLength, maxLength].every((n) => n === undefined || (typeof n === 'number' && Number.isInteger(n)))) return undefined;
         const min = (minLength as number | undefined) ?? 0;
         const max = (maxLength as number | undefined) ?? Infinity;
-        // No surrogates in a matched string: its length is its count of code points.
-        checks.push((text) => text.length >= min && text.length <= max);
+        checks.push((text) => {
+          // Code points, as JSON Schema counts: an emoji's surrogate pair is one.
+          const length = SURROGATE.test(text) ? [...text].length : text.length;
+          return length >= min && length <= max;
+        });
       }
       break;
     }
@@ -166,11 +179,19 @@ function escapeRegExp(text: string): string {
  */
 export class ScannedRecord {
   captures: RegExpExecArray | readonly (string | undefined)[] = [];
+  /** 1 for a string property whose text holds escapes: its value is `decoded[i]`, not its text. */
+  readonly escaped: Uint8Array;
+  readonly decoded: (string | undefined)[];
+  /** Whether any property of this record is escaped. */
+  hasEscapes = false;
 
   constructor(
     readonly properties: readonly string[],
     readonly kinds: Uint8Array,
-  ) {}
+  ) {
+    this.escaped = new Uint8Array(properties.length);
+    this.decoded = new Array<string | undefined>(properties.length).fill(undefined);
+  }
 
   /** The RECORD's `version`. */
   get version(): number | undefined {
@@ -189,7 +210,7 @@ export class ScannedRecord {
     if (text === undefined) return null;
     switch (this.kinds[index]) {
       case TOKEN_STRING:
-        return text;
+        return this.escaped[index] === 1 ? this.decoded[index] : text;
       case TOKEN_TRUE:
         return text === 'true';
       default:
@@ -211,6 +232,8 @@ export class RecordPattern {
   readonly #pattern: RegExp;
   /** The properties with a check after the match, and their checks. */
   readonly #checked: readonly number[];
+  /** The string properties. */
+  readonly #strings: readonly number[];
   readonly #checks: readonly (TextCheck | undefined)[];
 
   private constructor(stream: string, names: string[], parts: PropertyPattern[]) {
@@ -218,10 +241,11 @@ export class RecordPattern {
     const properties = names.map((name, i) => `${key(name)}${(parts[i] as PropertyPattern).source}`).join(`${WS},${WS}`);
     this.#pattern = new RegExp(
       `^\\{${WS}${key('type')}"RECORD"${WS},${WS}${key('stream')}${escapeRegExp(JSON.stringify(stream))}${WS},${WS}${key('record')}\\{${WS}${properties}${WS}\\}` +
-        `(?:${WS},${WS}${key('version')}(${INTEGER}))?(?:${WS},${WS}${key('time_extracted')}"(${STRING_TEXT})")?${WS}\\}${WS}$`,
+        `(?:${WS},${WS}${key('version')}(${INTEGER}))?(?:${WS},${WS}${key('time_extracted')}"(${PLAIN_TEXT})")?${WS}\\}${WS}$`,
     );
     this.#checks = parts.map((part) => part.check);
     this.#checked = parts.flatMap((part, i) => (part.check === undefined ? [] : [i]));
+    this.#strings = parts.flatMap((part, i) => (part.kind === TOKEN_STRING ? [i] : []));
     this.record = new ScannedRecord(
       names,
       Uint8Array.from(parts, (part) => part.kind),
@@ -254,14 +278,33 @@ export class RecordPattern {
   match(line: string): boolean {
     const found = this.#pattern.exec(line);
     if (found === null) return false;
+    const record = this.record;
+    if (record.hasEscapes) {
+      record.escaped.fill(0);
+      record.hasEscapes = false;
+    }
+    // A line without a backslash has no escapes: its strings' texts are their values.
+    if (line.indexOf('\\') !== -1) this.#decode(found);
     const checked = this.#checked;
     for (let k = 0; k < checked.length; k += 1) {
       const index = checked[k] as number;
-      const text = found[index + 1];
+      const text = record.escaped[index] === 1 ? record.decoded[index] : found[index + 1];
       if (text !== undefined && !(this.#checks[index] as TextCheck)(text)) return false;
     }
-    this.record.captures = found;
+    record.captures = found;
     return true;
+  }
+
+  /** Decodes the strings that hold escapes, as `JSON.parse` does. */
+  #decode(found: RegExpExecArray): void {
+    const record = this.record;
+    for (const index of this.#strings) {
+      const text = found[index + 1];
+      if (text === undefined || text.indexOf('\\') === -1) continue;
+      record.decoded[index] = JSON.parse(`"${text}"`) as string;
+      record.escaped[index] = 1;
+      record.hasEscapes = true;
+    }
   }
 }
 

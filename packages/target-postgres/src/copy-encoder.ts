@@ -239,6 +239,7 @@ export class CopyEncoder {
     if (record.properties !== this.scannedProperties) this.indexScanned(record.properties);
     const indexes = this.scannedIndexes;
     const { kinds, captures } = record;
+    // A string with escapes (or an emoji) goes through `field`, which escapes it for COPY.
     const columns = this.columns;
     let row = '';
     for (let i = 0; i < columns.length; i++) {
@@ -253,7 +254,7 @@ export class CopyEncoder {
         const kind = kinds[property];
         if (
           kind === TOKEN_STRING
-            ? column.type !== 'jsonb' && column.type !== 'time'
+            ? column.type !== 'jsonb' && column.type !== 'time' && record.escaped[property] === 0
             : kind === TOKEN_INTEGER && (column.type === 'bigint' || column.type === 'numeric') && text !== '-0'
         ) {
           // A string with nothing for COPY to escape; an integer of at most 15 digits as `String` writes it.

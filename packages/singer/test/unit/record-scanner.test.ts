@@ -67,7 +67,8 @@ describe('the RECORD pattern', () => {
   });
 
   it.each([
-    ['an escape in a string', '{"order_id":"a\\"1","order_item_id":3,"shipping_limit_date":null,"price":1,"paid":null}'],
+    ['a lone surrogate written raw', '{"order_id":"a\ud83d","order_item_id":3,"shipping_limit_date":null,"price":1,"paid":null}'],
+    ['an escape that is not JSON', '{"order_id":"a\\x41","order_item_id":3,"shipping_limit_date":null,"price":1,"paid":null}'],
     ['a property missing', '{"order_id":"a1","order_item_id":3,"price":1,"paid":null}'],
     ['properties out of SCHEMA order', '{"order_item_id":3,"order_id":"a1","shipping_limit_date":null,"price":1,"paid":null}'],
     ['a property the SCHEMA lacks', '{"order_id":"a1","order_item_id":3,"shipping_limit_date":null,"price":1,"paid":null,"x":1}'],
@@ -79,9 +80,18 @@ describe('the RECORD pattern', () => {
     ['a date that is no date', '{"order_id":"a1","order_item_id":3,"shipping_limit_date":"2017-02-30 00:00:00","price":1,"paid":null}'],
     ['a wrong type', '{"order_id":1,"order_item_id":3,"shipping_limit_date":null,"price":1,"paid":null}'],
     ['a null where none is allowed', '{"order_id":null,"order_item_id":3,"shipping_limit_date":null,"price":1,"paid":null}'],
-    ['an emoji', '{"order_id":"a😀","order_item_id":3,"shipping_limit_date":null,"price":1,"paid":null}'],
   ])('leaves %s to the generic path', (_what, record) => {
     expect(reader.read(line(record))).toBeUndefined();
+  });
+
+  it.each([
+    ['escapes (Python writes every non-ASCII character as one)', '{"order_id":"S\\u00e3o \\"Paulo\\"\\t\\\\","order_item_id":3,"shipping_limit_date":null,"price":1,"paid":null}'],
+    ['an emoji, written raw and escaped', '{"order_id":"a😀\\ud83d\\ude00","order_item_id":3,"shipping_limit_date":null,"price":1,"paid":null}'],
+    ['half an emoji, escaped', '{"order_id":"a\\ud83d","order_item_id":3,"shipping_limit_date":null,"price":1,"paid":null}'],
+  ])('reads %s as JSON.parse decodes them', (_what, record) => {
+    const text = line(record);
+    expect(reader.read(text)).toBe(pattern);
+    expect(pattern?.record.toObject()).toEqual(generic(text, ORDER_ITEMS).record);
   });
 
   it('leaves other messages and other streams to the generic path', () => {
