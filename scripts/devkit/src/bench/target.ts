@@ -15,14 +15,15 @@
  * The table shows medians, each target run's ratio to the floor of its own round (median of
  * those), the target's CPU time (user + system) and its peak RSS (`/usr/bin/time -v`, or VmHWM
  * in /proc/<pid>/status where that is missing). `--profile` adds `--cpu-prof` to the target
- * runs (profiles in `.bench/target/profiles/`).
+ * runs (profiles in `.bench/target/profiles/`) and prints where each run's time went, in µs
+ * per record (see profile.ts).
  * Goals: (b) ≤ 1.5× \copy, (c) ≤ 1.5× \copy into the keyed table, (d) ≤ 2.5× it; peak RSS
  * ≤ 150 MB and flat from 1M to 5M records.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -30,6 +31,7 @@ import { pipeline } from 'node:stream/promises';
 import type * as CopyStreams from 'pg-copy-streams';
 
 import { benchPostgres, countRows, driverCopy, findPsql, psqlCopy, sql } from './postgres';
+import { formatProfile, summarizeProfile } from './profile';
 import { MB, median, ORDER_ITEMS_HEADER, ORDER_ITEMS_SCHEMA_MESSAGE, orderItemCsv, orderItemRecord, orderItemRows } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
@@ -119,7 +121,8 @@ async function runTarget(label: string, url: string, singerPath: string, config:
   const configPath = join(WORK, `config-${tag}.json`);
   await writeFile(configPath, JSON.stringify({ connection_string: url, ...config }));
   const timeFile = join(WORK, `time-${tag}.txt`);
-  const nodeArgs = options.profile ? ['--cpu-prof', '--cpu-prof-dir', join(WORK, 'profiles')] : [];
+  const profileDir = join(WORK, 'profiles', `${tag}-${Date.now()}`);
+  const nodeArgs = options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const command = [process.execPath, ...nodeArgs, TARGET_BIN, '-c', configPath];
   const useTime = existsSync('/usr/bin/time');
   const [file, ...args] = useTime ? ['/usr/bin/time', '-v', '-o', timeFile, ...command] : command;
@@ -150,6 +153,11 @@ async function runTarget(label: string, url: string, singerPath: string, config:
   if (poll) clearInterval(poll);
   if (code !== 0) throw new Error(`${label}: target exited with ${code ?? signal}\n${stderr}`);
   if (!lastState.includes(`"records":${options.records}`)) throw new Error(`${label}: last state ${lastState}`);
+  if (options.profile) {
+    for (const name of await readdir(profileDir)) {
+      console.log(`${label}, ${join(profileDir, name)}\n${formatProfile(await summarizeProfile(join(profileDir, name)), options.records)}`);
+    }
+  }
   if (!useTime) return { seconds, cpu: undefined, peakRssMb: (vmHwm * 1024) / MB };
   const report = await readFile(timeFile, 'utf8');
   const number = (pattern: RegExp): number => Number(pattern.exec(report)?.[1] ?? Number.NaN);
