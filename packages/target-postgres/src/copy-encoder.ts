@@ -10,6 +10,12 @@ import {
   TOKEN_TRUE,
 } from '@singer-ts/singer';
 
+// Read once: an imported binding is a property read through the package's exports on every use.
+const STRING = TOKEN_STRING;
+const INTEGER = TOKEN_INTEGER;
+const NUMBER = TOKEN_NUMBER;
+const BOOLEAN = TOKEN_TRUE;
+
 import type { PgType } from './type-mapping';
 
 /**
@@ -253,15 +259,15 @@ export class CopyEncoder {
       } else {
         const kind = kinds[property];
         if (
-          kind === TOKEN_STRING
+          kind === STRING
             ? column.type !== 'jsonb' && column.type !== 'time' && record.escaped[property] === 0
-            : kind === TOKEN_INTEGER && (column.type === 'bigint' || column.type === 'numeric') && text !== '-0'
+            : kind === INTEGER && (column.type === 'bigint' || column.type === 'numeric') && text !== '-0'
         ) {
           // A string with nothing for COPY to escape; an integer of at most 15 digits as `String` writes it.
           field = text;
-        } else if (kind === TOKEN_NUMBER && column.type === 'numeric') {
+        } else if (kind === NUMBER && column.type === 'numeric') {
           field = isShortestNumberText(text) ? text : numberText(Number(text));
-        } else if (kind === TOKEN_TRUE && column.type === 'boolean') {
+        } else if (kind === BOOLEAN && column.type === 'boolean') {
           field = text === 'true' ? 't' : 'f';
         } else {
           field = this.field(record.value(property), column, position);
