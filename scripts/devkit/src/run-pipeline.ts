@@ -1,7 +1,7 @@
 import './supported-node';
 
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -306,17 +306,39 @@ function formatPair(title: string, result: StageOutcome): string {
 /** Both stages as today: one `tap | target` pair each, states in `<data dir>/state/`. */
 async function runSequential(pipeline: PipelineStages, env: NodeJS.ProcessEnv, stateDir: string, log: (line: string) => void, signal: AbortSignal, clock: PhaseClock): Promise<[StageOutcome, StageOutcome]> {
   const { 1: extractStage, 2: loadStage } = pipeline.stages;
+  const catalog = join(pipeline.runDir, 'tap-minio-csv.catalog.json');
+  const discoverCommand = command(loadStage.tap, ['--discover']);
   // Stage 1: Kaggle → cleaned CSV objects.
   const kaggleState = join(stateDir, 'tap-kaggle.json');
   const extract = command(extractStage.tap, existsSync(kaggleState) ? ['--state', kaggleState] : []);
+  // After a run, stage 1 mostly finds the dataset unchanged and writes no object: then the
+  // objects stage 2 discovers from are the ones already there, so they are discovered while
+  // stage 1 runs. Its result (and log) is kept only if stage 1 wrote nothing, which its state
+  // shows: no record went through (the processor writes no object for a stream without one)
+  // and the state is the one it started from. Otherwise stage 2 discovers again.
+  const stateBefore = await readFile(kaggleState, 'utf8').catch(() => undefined);
+  const earlyLines: string[] = [];
+  const early = stateBefore !== undefined
+    ? clock.time('stage 2 discovery, during stage 1', runToFile(discoverCommand, env, `${catalog}.early`, (line) => earlyLines.push(line)))
+    : undefined;
   say('stage 1/2: tap-kaggle | processor');
   const first = await clock.time('stage 1', runPair({ tap: extract, target: command(extractStage.target), env, stateFile: kaggleState, log, signal }));
+  const discoveredEarly = await early;
   if (!first.ok) throw new StageError(`tap-kaggle | processor (${first.failedStage})`, first.error ?? 'failed');
 
   // Stage 2: objects → PostgreSQL, discovering the tables' types from the objects.
-  const catalog = join(pipeline.runDir, 'tap-minio-csv.catalog.json');
   const minioState = join(stateDir, 'tap-minio-csv.json');
-  const discover = await clock.time('stage 2 discovery', runToFile(command(loadStage.tap, ['--discover']), env, catalog, log));
+  const stateAfter = await readFile(kaggleState, 'utf8').catch(() => undefined);
+  const wroteNothing = stateAfter === stateBefore && Object.values(first.records).every((n) => n === 0);
+  let discover;
+  if (discoveredEarly?.ok && wroteNothing) {
+    for (const line of earlyLines) log(line);
+    await rename(`${catalog}.early`, catalog);
+    discover = discoveredEarly;
+  } else {
+    if (early) clock.note('stage 2 discovery, during stage 1', 'not used: stage 1 wrote objects');
+    discover = await clock.time('stage 2 discovery', runToFile(discoverCommand, env, catalog, log));
+  }
   if (!discover.ok) throw new StageError('tap-minio-csv --discover', discover.error ?? 'failed');
   const read = command(loadStage.tap, ['--catalog', catalog, ...(existsSync(minioState) ? ['--state', minioState] : [])]);
   say('stage 2/2: tap-minio-csv | target-postgres');
