@@ -57,6 +57,16 @@ function tableCrc32(data: Buffer, value: number): number {
   return ~crc >>> 0;
 }
 
+/** An entry written whole: where its bytes are and what its headers say. */
+export interface SealedZipEntry {
+  name: string;
+  spoolPath: string;
+  method: 0 | 8;
+  crc: number;
+  size: number;
+  compressedSize: number;
+}
+
 /** One entry being written: bytes in, deflated (or stored) bytes to its spool file. */
 export class ZipEntryWriter {
   /** Where bytes are written: the deflate stream, or the spool file itself when storing. */
@@ -114,8 +124,8 @@ export class ZipEntryWriter {
     this.spool.destroy();
   }
 
-  /** @internal What `ZipBuilder.finish` lays out. */
-  get sealed(): { name: string; spoolPath: string; method: 0 | 8; crc: number; size: number; compressedSize: number } {
+  /** What `ZipBuilder.finish` lays out (or `adopt` takes from another thread), once ended. */
+  get sealed(): SealedZipEntry {
     if (!this.ended) throw new Error(`zip entry ${this.name} was not ended`);
     return { name: this.name, spoolPath: this.spoolPath, method: this.method, crc: this.crc, size: this.size, compressedSize: this.compressedSize };
   }
@@ -124,7 +134,9 @@ export class ZipEntryWriter {
 /** A zip whose entries are written concurrently; see the module comment. */
 export class ZipBuilder {
   private readonly entries: ZipEntryWriter[] = [];
+  private readonly adopted: SealedZipEntry[] = [];
   private spoolDir: string | undefined;
+  private spools = 0;
   private readonly level: number;
   private readonly dosDate: number;
 
@@ -139,10 +151,20 @@ export class ZipBuilder {
 
   /** A new entry; its spool file goes next to the zip (same disk, no /tmp size limit). */
   async entry(name: string): Promise<ZipEntryWriter> {
-    this.spoolDir ??= await mkdtemp(join(dirname(this.path), `.${basename(this.path)}.parts-`));
-    const writer = new ZipEntryWriter(name, join(this.spoolDir, String(this.entries.length)), this.level);
+    const writer = new ZipEntryWriter(name, await this.spoolPath(), this.level);
     this.entries.push(writer);
     return writer;
+  }
+
+  /** A spool file for an entry another thread writes (a `ZipEntryWriter` there), then `adopt`s. */
+  async spoolPath(): Promise<string> {
+    this.spoolDir ??= await mkdtemp(join(dirname(this.path), `.${basename(this.path)}.parts-`));
+    return join(this.spoolDir, String(this.spools++));
+  }
+
+  /** Takes an entry written elsewhere into a spool file of this zip. */
+  adopt(entry: SealedZipEntry): void {
+    this.adopted.push(entry);
   }
 
   /**
@@ -151,7 +173,7 @@ export class ZipBuilder {
    */
   async finish(): Promise<BuiltZip> {
     await Promise.all(this.entries.map((e) => e.end()));
-    const sealed = this.entries.map((e) => e.sealed).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const sealed = [...this.entries.map((e) => e.sealed), ...this.adopted].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const partial = `${this.spoolDir ?? this.path}.zip`;
     const out = createWriteStream(partial);
     const put = async (chunk: Buffer): Promise<void> => {
@@ -196,9 +218,8 @@ export class ZipBuilder {
   }
 }
 
-type Sealed = ZipEntryWriter['sealed'];
 
-function localHeader(entry: Sealed, name: Buffer, dosDate: number, zip64: boolean): Buffer {
+function localHeader(entry: SealedZipEntry, name: Buffer, dosDate: number, zip64: boolean): Buffer {
   const extra = zip64 ? zip64Extra([entry.size, entry.compressedSize]) : Buffer.alloc(0);
   const header = Buffer.alloc(30);
   header.writeUInt32LE(0x04034b50, 0);
@@ -215,7 +236,7 @@ function localHeader(entry: Sealed, name: Buffer, dosDate: number, zip64: boolea
   return Buffer.concat([header, name, extra]);
 }
 
-function centralHeader(entry: Sealed, name: Buffer, dosDate: number, zip64: boolean, offset: number): Buffer {
+function centralHeader(entry: SealedZipEntry, name: Buffer, dosDate: number, zip64: boolean, offset: number): Buffer {
   const extra = zip64 ? zip64Extra([entry.size, entry.compressedSize, offset]) : Buffer.alloc(0);
   const header = Buffer.alloc(46);
   header.writeUInt32LE(0x02014b50, 0);

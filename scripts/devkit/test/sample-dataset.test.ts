@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -135,6 +137,21 @@ describe('the Olist sample dataset', () => {
     }
     const lean = await generateSampleZip({ scale: SCALE, seed: 7, zipPath: join(root, 'lean-direct.zip'), extras: false });
     expect(lean.zip.entries).toEqual([...PIPELINE_FILES].sort());
+  });
+
+  it('makes the geolocation file in a worker thread when built, with the same bytes', async () => {
+    // The compiled module has its worker beside it (the sources here do not): from scale 0.1
+    // up it makes the geolocation file in another thread.
+    const built = createRequire(__filename)('../dist/sample-dataset.js') as typeof import('../src/sample-dataset');
+    expect(existsSync(join(__dirname, '..', 'dist', 'sample-worker.js'))).toBe(true);
+    const here = await generateSample({ scale: 0.1, seed: 3, outDir: join(root, 'geo-here') });
+    const threaded = await built.generateSample({ scale: 0.1, seed: 3, outDir: join(root, 'geo-threaded') });
+    expect(threaded.files.map(({ name, rows, bytes }) => ({ name, rows, bytes }))).toEqual(here.files.map(({ name, rows, bytes }) => ({ name, rows, bytes })));
+    for (const [i, file] of here.files.entries()) expect(await sha256(threaded.files[i]!.path)).toBe(await sha256(file.path));
+    const zipped = await built.generateSampleZip({ scale: 0.1, seed: 3, zipPath: join(root, 'geo-threaded.zip'), level: 0 });
+    const contents = await zipContents(zipped.zip.path);
+    expect(createHash('sha256').update(contents[OLIST_FILES.geolocation]!).digest('hex')).toBe(await sha256(join(root, 'geo-here', OLIST_FILES.geolocation)));
+    expect(Object.keys(contents).sort()).toEqual(Object.values(OLIST_FILES).sort());
   });
 
   it('writes the real row counts times the scale', async () => {
