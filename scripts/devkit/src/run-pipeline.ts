@@ -1,7 +1,7 @@
 import './supported-node';
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +13,7 @@ import { type KaggleStandIn, startKaggleStandIn } from './kaggle-stand-in';
 import { startFailureLine } from './local-postgres';
 import type { PostgresService, S3Service } from './local-services';
 import { DEFAULT_DATA_DIR, exitWith, LOCAL_PG_PASSWORD, startLocalPostgres, startLocalS3 } from './pipeline/environment';
+import { loadInputsFingerprint, savedFingerprint, saveFingerprint } from './pipeline/load-inputs';
 import { PhaseClock } from './pipeline/phase-clock';
 import { runPair, runToFile } from './pipeline/run-pair';
 import { describeRecords, discoverCatalog, runStageUnits, type StageResult, unitLine } from './pipeline/run-units';
@@ -306,44 +307,38 @@ function formatPair(title: string, result: StageOutcome): string {
 /** Both stages as today: one `tap | target` pair each, states in `<data dir>/state/`. */
 async function runSequential(pipeline: PipelineStages, env: NodeJS.ProcessEnv, stateDir: string, log: (line: string) => void, signal: AbortSignal, clock: PhaseClock): Promise<[StageOutcome, StageOutcome]> {
   const { 1: extractStage, 2: loadStage } = pipeline.stages;
-  const catalog = join(pipeline.runDir, 'tap-minio-csv.catalog.json');
-  const discoverCommand = command(loadStage.tap, ['--discover']);
   // Stage 1: Kaggle → cleaned CSV objects.
   const kaggleState = join(stateDir, 'tap-kaggle.json');
-  const extract = command(extractStage.tap, existsSync(kaggleState) ? ['--state', kaggleState] : []);
-  // After a run, stage 1 mostly finds the dataset unchanged and writes no object: then the
-  // objects stage 2 discovers from are the ones already there, so they are discovered while
-  // stage 1 runs. Its result (and log) is kept only if stage 1 wrote nothing, which its state
-  // shows: no record went through (the processor writes no object for a stream without one)
-  // and the state is the one it started from. Otherwise stage 2 discovers again.
   const stateBefore = await readFile(kaggleState, 'utf8').catch(() => undefined);
-  const earlyLines: string[] = [];
-  const early = stateBefore !== undefined
-    ? clock.time('stage 2 discovery, during stage 1', runToFile(discoverCommand, env, `${catalog}.early`, (line) => earlyLines.push(line)))
-    : undefined;
+  const extract = command(extractStage.tap, stateBefore !== undefined ? ['--state', kaggleState] : []);
   say('stage 1/2: tap-kaggle | processor');
   const first = await clock.time('stage 1', runPair({ tap: extract, target: command(extractStage.target), env, stateFile: kaggleState, log, signal }));
-  const discoveredEarly = await early;
   if (!first.ok) throw new StageError(`tap-kaggle | processor (${first.failedStage})`, first.error ?? 'failed');
 
-  // Stage 2: objects → PostgreSQL, discovering the tables' types from the objects.
+  // Stage 2: objects → PostgreSQL, discovering the tables' types from the objects. Left out
+  // when it has nothing to do: stage 1 wrote nothing (no record went through the processor,
+  // which writes no object for a stream without one, and its state is the one it started
+  // from), and the bucket's objects, stage 2's configs and state and the target's address are
+  // what they were after stage 2 last succeeded.
   const minioState = join(stateDir, 'tap-minio-csv.json');
-  const stateAfter = await readFile(kaggleState, 'utf8').catch(() => undefined);
-  const wroteNothing = stateAfter === stateBefore && Object.values(first.records).every((n) => n === 0);
-  let discover;
-  if (discoveredEarly?.ok && wroteNothing) {
-    for (const line of earlyLines) log(line);
-    await rename(`${catalog}.early`, catalog);
-    discover = discoveredEarly;
-  } else {
-    if (early) clock.note('stage 2 discovery, during stage 1', 'not used: stage 1 wrote objects');
-    discover = await clock.time('stage 2 discovery', runToFile(discoverCommand, env, catalog, log));
+  const inputsFile = join(stateDir, 'tap-minio-csv.inputs');
+  const wroteNothing = stateBefore !== undefined && Object.values(first.records).every((n) => n === 0) && (await readFile(kaggleState, 'utf8').catch(() => undefined)) === stateBefore;
+  if (wroteNothing) {
+    const [now, saved] = await clock.time('stage 2 inputs check', Promise.all([loadInputsFingerprint(pipeline, env, minioState), savedFingerprint(inputsFile)]));
+    if (now !== undefined && now === saved) {
+      say('stage 2/2: tap-minio-csv | target-postgres: left out, no object, config or state changed since it last ran');
+      return [first, { records: {}, seconds: 0 }];
+    }
   }
+  const catalog = join(pipeline.runDir, 'tap-minio-csv.catalog.json');
+  const discover = await clock.time('stage 2 discovery', runToFile(command(loadStage.tap, ['--discover']), env, catalog, log));
   if (!discover.ok) throw new StageError('tap-minio-csv --discover', discover.error ?? 'failed');
   const read = command(loadStage.tap, ['--catalog', catalog, ...(existsSync(minioState) ? ['--state', minioState] : [])]);
   say('stage 2/2: tap-minio-csv | target-postgres');
   const second = await clock.time('stage 2', runPair({ tap: read, target: command(loadStage.target), env, stateFile: minioState, log, signal }));
   if (!second.ok) throw new StageError(`tap-minio-csv | target-postgres (${second.failedStage})`, second.error ?? 'failed');
+  const after = await loadInputsFingerprint(pipeline, env, minioState);
+  if (after !== undefined) await saveFingerprint(inputsFile, after);
   return [first, second];
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type Entry, open as openZip, type ZipFile } from 'yauzl';
@@ -213,6 +213,30 @@ describe('npm start: the Olist pipeline end to end', () => {
     // And a run after it again changes nothing.
     const again = await runPipeline(dataDir, schema, bucket, ['--sample-version', '2']);
     expect(again.stdout).toMatch(/nothing changed since the last run/);
+  });
+
+  it('leaves stage 2 out only while nothing it reads changed: a new object in the bucket is loaded', async () => {
+    const quiet = await runPipeline(dataDir, schema, bucket, ['--sample-version', '2']);
+    expect(quiet.stderr).toMatch(/stage 2\/2: tap-minio-csv \| target-postgres: left out, no object, config or state changed/);
+    // An object that stage 1 did not write (someone else's upload) is an input of stage 2.
+    const s3 = testS3Client();
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: 'customers/2017/01/01/customers.csv',
+          Body: 'customer_id,customer_unique_id,customer_zip_code_prefix,customer_city,customer_state\r\nffff0000ffff0000ffff0000ffff0000,eeee0000eeee0000eeee0000eeee0000,01001,Sao Paulo,SP\r\n',
+        }),
+      );
+    } finally {
+      s3.destroy();
+    }
+    const run = await runPipeline(dataDir, schema, bucket, ['--sample-version', '2']);
+    expect(run.stderr).not.toMatch(/left out/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/customers\s+\d+ · 1\b/);
+    const { rows } = await client.query(`SELECT customer_city FROM "${schema}"."customers" WHERE customer_id = 'ffff0000ffff0000ffff0000ffff0000'`);
+    expect(rows).toEqual([{ customer_city: 'Sao Paulo' }]);
   });
 });
 
