@@ -216,8 +216,11 @@ describe('npm start: the Olist pipeline end to end', () => {
   });
 
   it('leaves stage 2 out only while nothing it reads changed: a new object in the bucket is loaded', async () => {
-    const quiet = await runPipeline(dataDir, schema, bucket, ['--sample-version', '2']);
+    const quiet = await runPipeline(dataDir, schema, bucket, ['--sample-version', '2', '--timings']);
     expect(quiet.stderr).toMatch(/stage 2\/2: tap-minio-csv \| target-postgres: left out, no object, config or state changed/);
+    // --timings: a line per phase, the sample reused, stage 2 only checked.
+    expect(quiet.stderr).toMatch(/time per phase[^\n]*\n(  .*\n)*  sample .* \(reused\)\n(  .*\n)*  stage 2 inputs check /);
+    expect(quiet.stderr).not.toMatch(/^  stage 2 discovery/m);
     // An object that stage 1 did not write (someone else's upload) is an input of stage 2.
     const s3 = testS3Client();
     try {
