@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 
 import { ZipFile } from 'yazl';
-
-import { type SealedZipEntry, ZipBuilder, ZipEntryWriter } from './zip-builder';
 
 /**
  * A deterministic, Olist-shaped stand-in for Kaggle's `olistbr/brazilian-ecommerce` dataset,
@@ -22,8 +20,8 @@ import { type SealedZipEntry, ZipBuilder, ZipEntryWriter } from './zip-builder';
  * orders that never shipped, products without category or measurements, two-decimal prices,
  * review texts with commas, quotes and CRLF line breaks inside quoted fields.
  *
- * Rows are streamed to disk as they are made, into CSV files (`generateSample`) or straight
- * into a zip (`generateSampleZip`); nothing proportional to the scale is held. Making a row
+ * Rows are streamed to CSV files as they are made (`generateSample`, which `generateSampleZip`
+ * then zips); nothing proportional to the scale is held in memory. Making a row
  * costs little: ids come from a hex table, timestamps from a per-day prefix, and the text of
  * the few values that repeat (cities, categories, review texts) is rendered once; 1.55 M rows
  * (scale 1, every file) take about 2 s.
@@ -201,8 +199,7 @@ export function sampleCounts(scale: number): SampleCounts {
 /** Writes the sample's CSV files into `outDir`. */
 export async function generateSample(options: SampleOptions): Promise<SampleResult> {
   await mkdir(options.outDir, { recursive: true });
-  const path = (name: string): string => join(options.outDir, name);
-  const files = await writeSampleFiles(options, async (name) => fileSink(path(name)), async (name) => ({ kind: 'file', path: path(name) }));
+  const files = await writeSampleFiles(options);
   return { files: files.map((f) => ({ ...f, path: join(options.outDir, f.name) })), counts: sampleCounts(options.scale) };
 }
 
@@ -221,52 +218,44 @@ export interface SampleZipResult {
 }
 
 /**
- * Writes the sample straight into a zip as Kaggle's download comes (every file at the root,
- * deflated), with no CSV file on disk: each file is deflated while the next rows are made.
+ * Writes the sample as a zip the way Kaggle's download comes (every file at the root). The
+ * CSV files are written into a folder beside the zip first (same disk, no /tmp size limit:
+ * the orders, items, payments and reviews files are made row by row at once, and a zip takes
+ * one entry after another), then zipped in name order; the folder goes once the zip is whole.
  * Its entries hold the same bytes `generateSample` writes for the same options.
  */
 export async function generateSampleZip(options: SampleZipOptions): Promise<SampleZipResult> {
-  const level = options.level ?? 1;
-  const builder = new ZipBuilder(options.zipPath, { level });
+  const { zipPath, level = 1, ...sample } = options;
+  const parts = await partsFolder(zipPath);
   try {
-    const files = await writeSampleFiles(
-      options,
-      (name) => builder.entry(name),
-      async (name) => ({ kind: 'zip-entry', name, spoolPath: await builder.spoolPath(), level }),
-      (entry) => builder.adopt(entry),
-    );
-    const zip = await builder.finish();
-    return { zip, files, counts: sampleCounts(options.scale) };
-  } catch (error) {
-    await builder.abort();
-    throw error;
+    const { files, counts } = await generateSample({ ...sample, outDir: join(parts, 'csv') });
+    const zip = await zipFiles(files, zipPath, join(parts, 'partial.zip'), level);
+    return { zip, files: files.map(({ name, rows, bytes }) => ({ name, rows, bytes })), counts };
+  } finally {
+    await rm(parts, { recursive: true, force: true });
   }
 }
 
 /**
- * Makes the sample's rows into one sink per file (made by `open`); the files' rows and bytes,
+ * Makes the sample's rows into one CSV file each in `outDir`; the files' rows and bytes,
  * sorted by name. The geolocation file (1 M rows at scale 1, two in three of all rows) depends
  * on nothing the others draw, so, for samples from scale 0.1 up and when the compiled worker
- * is at hand, a worker thread makes it into `offload`'s target while this thread makes the
- * others: the same bytes, in less wall time when a second core is free.
+ * is at hand, a worker thread makes it while this thread makes the others: the same bytes, in
+ * less wall time when a second core is free.
  */
-async function writeSampleFiles(
-  options: Omit<SampleOptions, 'outDir'>,
-  open: (name: string) => Promise<ChunkSink>,
-  offload: (name: string) => Promise<SampleFileTarget>,
-  adopt: (entry: SealedZipEntry) => void = () => undefined,
-): Promise<Omit<SampleFile, 'path'>[]> {
+async function writeSampleFiles(options: SampleOptions): Promise<Omit<SampleFile, 'path'>[]> {
+  const open = (name: string): ChunkSink => fileSink(join(options.outDir, name));
   const counts = sampleCounts(options.scale);
   const seed = String(options.seed ?? 1);
   const extras = options.extras ?? true;
   const ctx = new SampleContext(seed, counts);
   const writers: CsvFileWriter[] = [];
   const track = async (name: string, enabled = true): Promise<CsvFileWriter> => {
-    const writer = new CsvFileWriter(name, enabled ? await open(name) : undefined);
+    const writer = new CsvFileWriter(name, enabled ? open(name) : undefined);
     writers.push(writer);
     return writer;
   };
-  const worker = extras && counts.geolocation >= WORKER_MIN_ROWS && existsSync(SAMPLE_WORKER) ? startSampleWorker({ scale: options.scale, seed, target: await offload(OLIST_FILES.geolocation) }) : undefined;
+  const worker = extras && counts.geolocation >= WORKER_MIN_ROWS && existsSync(SAMPLE_WORKER) ? startSampleWorker({ scale: options.scale, seed, path: join(options.outDir, OLIST_FILES.geolocation) }) : undefined;
   const results: Omit<SampleFile, 'path'>[] = [];
   try {
     await writeCategoryTranslation(await track(OLIST_FILES.categoryTranslation, extras));
@@ -280,9 +269,7 @@ async function writeSampleFiles(
       reviews: await track(OLIST_FILES.reviews, extras),
     });
     if (worker) {
-      const written = await worker.done;
-      if (written.entry) adopt(written.entry);
-      results.push(written.file);
+      results.push(await worker.done);
     } else if (extras) {
       await writeGeolocation(ctx, await track(OLIST_FILES.geolocation));
     }
@@ -295,21 +282,15 @@ async function writeSampleFiles(
   return results.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Where a file made by another thread goes: a CSV file, or the spool file of a zip entry. */
-export type SampleFileTarget = { kind: 'file'; path: string } | { kind: 'zip-entry'; name: string; spoolPath: string; level: number };
-
-/** What the sample worker is given. */
+/** What the sample worker is given: the geolocation file's path. */
 export interface SampleWorkerData {
   scale: number;
   seed: string;
-  target: SampleFileTarget;
+  path: string;
 }
 
-/** A file another thread made: its rows and bytes, and the zip entry it sealed. */
-export interface WrittenSampleFile {
-  file: Omit<SampleFile, 'path'>;
-  entry?: SealedZipEntry;
-}
+/** A file another thread made: its rows and bytes. */
+export type WrittenSampleFile = Omit<SampleFile, 'path'>;
 
 /** Below this many geolocation rows (scale 0.1), starting a thread costs more than it saves. */
 const WORKER_MIN_ROWS = 100_000;
@@ -328,19 +309,17 @@ function startSampleWorker(data: SampleWorkerData): { done: Promise<WrittenSampl
   return { done, stop: async () => void (await worker.terminate()) };
 }
 
-/** The worker's work: the geolocation file into `data.target`. */
+/** The worker's work: the geolocation file at `data.path`. */
 export async function writeGeolocationFile(data: SampleWorkerData): Promise<WrittenSampleFile> {
   const ctx = new SampleContext(data.seed, sampleCounts(data.scale));
-  const { target } = data;
-  const entry = target.kind === 'zip-entry' ? new ZipEntryWriter(target.name, target.spoolPath, target.level) : undefined;
-  const writer = new CsvFileWriter(OLIST_FILES.geolocation, entry ?? (target.kind === 'file' ? fileSink(target.path) : undefined));
+  const writer = new CsvFileWriter(OLIST_FILES.geolocation, fileSink(data.path));
   try {
     await writeGeolocation(ctx, writer);
   } catch (error) {
     writer.destroy();
     throw error;
   }
-  return { file: writer.result(), entry: entry?.sealed };
+  return writer.result();
 }
 
 export interface KaggleZip {
@@ -356,7 +335,7 @@ const ZIP_ENTRY_TIME = new Date(2018, 9, 17, 0, 0, 0);
 /**
  * Zips CSV files the way Kaggle's dataset download comes: every file at the zip's root,
  * deflated. `source` is a folder (its `*.csv` files are taken) or the files themselves.
- * The same files give the same zip bytes.
+ * The same files give the same zip bytes, and the zip appears whole at `zipPath` or not at all.
  */
 export async function writeKaggleZip(
   source: string | readonly Pick<SampleFile, 'name' | 'path'>[],
@@ -368,21 +347,49 @@ export async function writeKaggleZip(
           .filter((name) => name.toLowerCase().endsWith('.csv'))
           .map((name) => ({ name, path: join(source, name) }))
       : [...source];
-  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (files.length === 0) throw new Error(`no CSV file to zip in ${String(source)}`);
+  const parts = await partsFolder(zipPath);
+  try {
+    return await zipFiles(files, zipPath, join(parts, 'partial.zip'), 6);
+  } finally {
+    await rm(parts, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A folder beside `zipPath` for what is written before the zip is whole. A run stopped
+ * midway leaves it behind, never a zip at `zipPath` (readers take a zip there as complete).
+ */
+function partsFolder(zipPath: string): Promise<string> {
+  return mkdtemp(join(dirname(zipPath), `.${basename(zipPath)}.parts-`));
+}
+
+/**
+ * Zips `files` in name order at zlib's `level` (0 stores them) into `partial`, then renames it
+ * to `zipPath`. Fixed timestamps and modes: the same files give the same bytes.
+ */
+async function zipFiles(
+  files: readonly Pick<SampleFile, 'name' | 'path'>[],
+  zipPath: string,
+  partial: string,
+  level: number,
+): Promise<KaggleZip> {
+  const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const zip = new ZipFile();
-  for (const file of files) {
+  for (const file of sorted) {
     zip.addFile(file.path, file.name, {
       mtime: ZIP_ENTRY_TIME,
       mode: 0o100644,
-      compress: true,
+      compress: level > 0,
+      compressionLevel: level,
       forceDosTimestamp: true,
     });
   }
   zip.end();
-  await pipeline(zip.outputStream, createWriteStream(zipPath));
+  await pipeline(zip.outputStream, createWriteStream(partial));
+  await rename(partial, zipPath);
   const { size } = await stat(zipPath);
-  return { path: zipPath, bytes: size, entries: files.map((f) => f.name) };
+  return { path: zipPath, bytes: size, entries: sorted.map((f) => f.name) };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -462,7 +469,7 @@ function money(cents: number): string {
  */
 const FLUSH_AT = 1 << 16;
 
-/** Where a CSV file's bytes go: a file, or an entry of a zip being written. */
+/** Where a CSV file's bytes go. */
 interface ChunkSink {
   /** Resolves once the sink can take more. */
   write(chunk: Buffer): Promise<void>;

@@ -56,6 +56,23 @@ function zipEntries(path: string): Promise<string[]> {
   });
 }
 
+/** Each entry's name and compression method (0 stored, 8 deflated), in the zip's order. */
+function zipMethods(path: string): Promise<{ name: string; method: number }[]> {
+  return new Promise((resolve, reject) => {
+    openZip(path, { lazyEntries: true }, (err: Error | null, zip?: ZipFile) => {
+      if (err || !zip) return reject(err ?? new Error('no zip'));
+      const methods: { name: string; method: number }[] = [];
+      zip.on('entry', (entry: Entry) => {
+        methods.push({ name: entry.fileName, method: entry.compressionMethod });
+        zip.readEntry();
+      });
+      zip.on('end', () => resolve(methods));
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
+
 /** Each entry's bytes, by name. */
 function zipContents(path: string): Promise<Record<string, Buffer>> {
   return new Promise((resolve, reject) => {
@@ -124,7 +141,7 @@ describe('the Olist sample dataset', () => {
     expect(actual).toEqual(pinned);
   });
 
-  it('writes the same files straight into a zip, stored or deflated, the same bytes each time', async () => {
+  it('writes the same files into a zip, stored or deflated, the same bytes each time', async () => {
     for (const level of [0, 1]) {
       const zipped = await generateSampleZip({ scale: SCALE, seed: 7, zipPath: join(root, `direct-${level}.zip`), level });
       const again = await generateSampleZip({ scale: SCALE, seed: 7, zipPath: join(root, `direct-${level}-again.zip`), level });
@@ -137,6 +154,21 @@ describe('the Olist sample dataset', () => {
     }
     const lean = await generateSampleZip({ scale: SCALE, seed: 7, zipPath: join(root, 'lean-direct.zip'), extras: false });
     expect(lean.zip.entries).toEqual([...PIPELINE_FILES].sort());
+  });
+
+  it('stores the entries at level 0 and deflates them otherwise', async () => {
+    const methods = async (level: number): Promise<number[]> => {
+      const zipped = await generateSampleZip({ scale: 0.001, seed: 7, zipPath: join(root, `methods-${level}.zip`), level, extras: false });
+      return (await zipMethods(zipped.zip.path)).map((m) => m.method);
+    };
+    expect(await methods(0)).toEqual([0, 0, 0, 0]);
+    expect(await methods(1)).toEqual([8, 8, 8, 8]);
+  });
+
+  it('leaves no zip at the path, and nothing beside it, when generating fails', async () => {
+    const dir = await mkdtemp(join(root, 'failed-'));
+    await expect(generateSampleZip({ scale: 1e-9, seed: 7, zipPath: join(dir, 'never.zip') })).rejects.toThrow(RangeError);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('makes the geolocation file in a worker thread when built, with the same bytes', async () => {
