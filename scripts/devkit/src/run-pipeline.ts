@@ -1,7 +1,7 @@
 import './supported-node';
 
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,16 +13,20 @@ import { type KaggleStandIn, startKaggleStandIn } from './kaggle-stand-in';
 import { startFailureLine } from './local-postgres';
 import type { PostgresService, S3Service } from './local-services';
 import { DEFAULT_DATA_DIR, exitWith, LOCAL_PG_PASSWORD, startLocalPostgres, startLocalS3 } from './pipeline/environment';
+import { loadInputsFingerprint, savedFingerprint, saveFingerprint } from './pipeline/load-inputs';
+import { PhaseClock } from './pipeline/phase-clock';
 import { runPair, runToFile } from './pipeline/run-pair';
 import { describeRecords, discoverCatalog, runStageUnits, type StageResult, unitLine } from './pipeline/run-units';
+import { cachedSampleZip } from './pipeline/sample-cache';
 import { command, DEFAULT_CONFIG_DIR, pipelineName, type PipelineStages, pipelineStages, type StageNumber } from './pipeline/stages';
 import { openStateBackend, type StateBackend } from './pipeline/state';
 import { listUnits } from './pipeline/units';
-import { generateSample, writeKaggleZip } from './sample-dataset';
 
 const DATASET = 'olistbr/brazilian-ecommerce';
 const STAND_IN_USER = 'local';
 const STAND_IN_KEY = 'local-stand-in-key';
+/** The sample zip's deflate level: 0 stores the entries (see the README's timings). */
+const SAMPLE_ZIP_LEVEL = 0;
 
 /** A stopping error: one line naming the stage and what to fix. */
 class StageError extends Error {
@@ -62,6 +66,8 @@ interface Options {
   parallel?: number;
   /** Where the units' states are kept (a Meltano state backend URI). */
   stateBackend?: string;
+  /** Print the time of each phase at the end. */
+  timings: boolean;
 }
 
 /** `--parallel` alone takes the machine's cores: give parseArgs that value. */
@@ -87,6 +93,7 @@ function parseOptions(argv: string[]): Options {
       bucket: { type: 'string' },
       parallel: { type: 'string' },
       'state-backend': { type: 'string' },
+      timings: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -108,6 +115,7 @@ PGDATABASE) for your PostgreSQL.
   --schema NAME       load into this PostgreSQL schema instead of singer-config's
   --bucket NAME       use this bucket instead of singer-config's
   --quiet             only the summary and errors
+  --timings           at the end, print when each phase (server start, sample, stages) began and ended
   --parallel [N]      run each stage as units (one pair per file, table or split of the tap's),
                       up to N pairs at once (default: the machine's ${availableParallelism()} cores); each unit
                       keeps its own state in the state backend
@@ -135,22 +143,16 @@ PGDATABASE) for your PostgreSQL.
     bucket: values.bucket,
     parallel,
     stateBackend: values['state-backend'],
+    timings: values.timings ?? false,
   };
 }
 
-/** The sample for a version: version 1 is seed 1; later versions change some rows of it. */
-async function sampleZip(options: Options): Promise<string> {
-  const dir = join(options.dataDir, 'sample', `scale-${options.scale}-v${options.sampleVersion}`);
-  const zip = `${dir}.zip`;
-  if (!existsSync(zip)) {
-    say(`generating the Olist-shaped sample (scale ${options.scale}, version ${options.sampleVersion})…`);
-    const result = await generateSample({ scale: options.scale, seed: 1, outDir: dir, version: options.sampleVersion });
-    await writeKaggleZip(result.files, zip);
-  }
-  return zip;
-}
-
-async function startServices(options: Options): Promise<Services> {
+/**
+ * Starts what is not configured: PostgreSQL, the S3 server and the sample with its Kaggle
+ * stand-in, side by side (PostgreSQL's start-up runs in its own processes while the sample is
+ * made here). If one fails, the others are stopped once they are up.
+ */
+async function startServices(options: Options, clock: PhaseClock): Promise<Services> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   const started: { stop(): Promise<void> }[] = [];
   const services: Services = {
@@ -161,41 +163,69 @@ async function startServices(options: Options): Promise<Services> {
       await Promise.allSettled(started.map((service) => service.stop()));
     },
   };
-  try {
-    if (!env.PGHOST) {
-      say('starting a local PostgreSQL server…');
-      const postgres = await startLocalPostgres(options.dataDir, say).catch((error: unknown) => {
-        throw new StageError('local PostgreSQL', `${startFailureLine(error)}; or set PGHOST (PGPORT, PGUSER, PGPASSWORD, PGDATABASE) to use a server of your own`);
-      });
-      started.push(postgres);
-      services.postgres = postgres;
-      Object.assign(env, { PGHOST: postgres.host, PGPORT: String(postgres.port), PGUSER: postgres.user, PGPASSWORD: postgres.password, PGDATABASE: postgres.database });
-      services.postgresUrlForUsers = `postgres://${postgres.user}:${LOCAL_PG_PASSWORD}@${postgres.host}:${postgres.port}/${postgres.database}`;
-    } else {
-      services.postgresUrlForUsers = `postgres://${env.PGUSER ?? 'postgres'}@${env.PGHOST ?? 'localhost'}:${env.PGPORT ?? '5432'}/${env.PGDATABASE ?? env.PGUSER ?? 'postgres'}`;
-    }
-    if (!env.AWS_ENDPOINT_URL_S3 && !env.AWS_ENDPOINT_URL) {
-      say('starting a local S3 server…');
-      const s3 = await startLocalS3(options.dataDir).catch((error: unknown) => {
-        throw new StageError('local S3', `${startFailureLine(error)}; or set AWS_ENDPOINT_URL_S3 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) to use a server of your own`);
-      });
-      started.push(s3);
-      services.s3 = s3;
-      Object.assign(env, { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region });
-    }
-    if (!env.KAGGLE_USERNAME && !env.KAGGLE_API_TOKEN) {
-      const zip = await sampleZip(options);
-      const kaggle = await startKaggleStandIn({
-        datasets: { [DATASET]: { versions: { [options.sampleVersion]: zip }, currentVersion: options.sampleVersion } },
-        username: STAND_IN_USER,
-        key: STAND_IN_KEY,
-      });
-      started.push(kaggle);
-      services.kaggle = kaggle;
-    }
-  } catch (error) {
+  const starting: Promise<void>[] = [];
+  if (!env.PGHOST) {
+    say('starting a local PostgreSQL server…');
+    starting.push(
+      clock.time('PostgreSQL start', startLocalPostgres(options.dataDir, say)).then(
+        (postgres) => {
+          started.push(postgres);
+          services.postgres = postgres;
+          Object.assign(env, { PGHOST: postgres.host, PGPORT: String(postgres.port), PGUSER: postgres.user, PGPASSWORD: postgres.password, PGDATABASE: postgres.database });
+          services.postgresUrlForUsers = `postgres://${postgres.user}:${LOCAL_PG_PASSWORD}@${postgres.host}:${postgres.port}/${postgres.database}`;
+        },
+        (error: unknown) => {
+          throw new StageError('local PostgreSQL', `${startFailureLine(error)}; or set PGHOST (PGPORT, PGUSER, PGPASSWORD, PGDATABASE) to use a server of your own`);
+        },
+      ),
+    );
+  } else {
+    services.postgresUrlForUsers = `postgres://${env.PGUSER ?? 'postgres'}@${env.PGHOST ?? 'localhost'}:${env.PGPORT ?? '5432'}/${env.PGDATABASE ?? env.PGUSER ?? 'postgres'}`;
+  }
+  if (!env.AWS_ENDPOINT_URL_S3 && !env.AWS_ENDPOINT_URL) {
+    say('starting a local S3 server…');
+    starting.push(
+      clock.time('S3 server start', startLocalS3(options.dataDir)).then(
+        (s3) => {
+          started.push(s3);
+          services.s3 = s3;
+          Object.assign(env, { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region });
+        },
+        (error: unknown) => {
+          throw new StageError('local S3', `${startFailureLine(error)}; or set AWS_ENDPOINT_URL_S3 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) to use a server of your own`);
+        },
+      ),
+    );
+  }
+  if (!env.KAGGLE_USERNAME && !env.KAGGLE_API_TOKEN) {
+    starting.push(
+      (async () => {
+        const sample = await clock.time(
+          'sample',
+          cachedSampleZip({
+            dataDir: options.dataDir,
+            scale: options.scale,
+            version: options.sampleVersion,
+            level: SAMPLE_ZIP_LEVEL,
+            onGenerate: () => say(`generating the Olist-shaped sample (scale ${options.scale}, version ${options.sampleVersion})…`),
+          }),
+        );
+        if (!sample.generated) clock.note('sample', 'reused');
+        const kaggle = await startKaggleStandIn({
+          datasets: { [DATASET]: { versions: { [options.sampleVersion]: sample.path }, currentVersion: options.sampleVersion } },
+          username: STAND_IN_USER,
+          key: STAND_IN_KEY,
+        });
+        started.push(kaggle);
+        services.kaggle = kaggle;
+      })(),
+    );
+  }
+  const outcomes = await Promise.allSettled(starting);
+  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) {
     await services.stop();
-    throw error;
+    throw failed.reason;
   }
   return services;
 }
@@ -275,24 +305,40 @@ function formatPair(title: string, result: StageOutcome): string {
 }
 
 /** Both stages as today: one `tap | target` pair each, states in `<data dir>/state/`. */
-async function runSequential(pipeline: PipelineStages, env: NodeJS.ProcessEnv, stateDir: string, log: (line: string) => void, signal: AbortSignal): Promise<[StageOutcome, StageOutcome]> {
+async function runSequential(pipeline: PipelineStages, env: NodeJS.ProcessEnv, stateDir: string, log: (line: string) => void, signal: AbortSignal, clock: PhaseClock): Promise<[StageOutcome, StageOutcome]> {
   const { 1: extractStage, 2: loadStage } = pipeline.stages;
   // Stage 1: Kaggle → cleaned CSV objects.
   const kaggleState = join(stateDir, 'tap-kaggle.json');
-  const extract = command(extractStage.tap, existsSync(kaggleState) ? ['--state', kaggleState] : []);
+  const stateBefore = await readFile(kaggleState, 'utf8').catch(() => undefined);
+  const extract = command(extractStage.tap, stateBefore !== undefined ? ['--state', kaggleState] : []);
   say('stage 1/2: tap-kaggle | processor');
-  const first = await runPair({ tap: extract, target: command(extractStage.target), env, stateFile: kaggleState, log, signal });
+  const first = await clock.time('stage 1', runPair({ tap: extract, target: command(extractStage.target), env, stateFile: kaggleState, log, signal }));
   if (!first.ok) throw new StageError(`tap-kaggle | processor (${first.failedStage})`, first.error ?? 'failed');
 
-  // Stage 2: objects → PostgreSQL, discovering the tables' types from the objects.
-  const catalog = join(pipeline.runDir, 'tap-minio-csv.catalog.json');
+  // Stage 2: objects → PostgreSQL, discovering the tables' types from the objects. Left out
+  // when it has nothing to do: stage 1 wrote nothing (no record went through the processor,
+  // which writes no object for a stream without one, and its state is the one it started
+  // from), and the bucket's objects, stage 2's configs and state and the target's address are
+  // what they were after stage 2 last succeeded.
   const minioState = join(stateDir, 'tap-minio-csv.json');
-  const discover = await runToFile(command(loadStage.tap, ['--discover']), env, catalog, log);
+  const inputsFile = join(stateDir, 'tap-minio-csv.inputs');
+  const wroteNothing = stateBefore !== undefined && Object.values(first.records).every((n) => n === 0) && (await readFile(kaggleState, 'utf8').catch(() => undefined)) === stateBefore;
+  if (wroteNothing) {
+    const [now, saved] = await clock.time('stage 2 inputs check', Promise.all([loadInputsFingerprint(pipeline, env, minioState), savedFingerprint(inputsFile)]));
+    if (now !== undefined && now === saved) {
+      say('stage 2/2: tap-minio-csv | target-postgres: left out, no object, config or state changed since it last ran');
+      return [first, { records: {}, seconds: 0 }];
+    }
+  }
+  const catalog = join(pipeline.runDir, 'tap-minio-csv.catalog.json');
+  const discover = await clock.time('stage 2 discovery', runToFile(command(loadStage.tap, ['--discover']), env, catalog, log));
   if (!discover.ok) throw new StageError('tap-minio-csv --discover', discover.error ?? 'failed');
   const read = command(loadStage.tap, ['--catalog', catalog, ...(existsSync(minioState) ? ['--state', minioState] : [])]);
   say('stage 2/2: tap-minio-csv | target-postgres');
-  const second = await runPair({ tap: read, target: command(loadStage.target), env, stateFile: minioState, log, signal });
+  const second = await clock.time('stage 2', runPair({ tap: read, target: command(loadStage.target), env, stateFile: minioState, log, signal }));
   if (!second.ok) throw new StageError(`tap-minio-csv | target-postgres (${second.failedStage})`, second.error ?? 'failed');
+  const after = await loadInputsFingerprint(pipeline, env, minioState);
+  if (after !== undefined) await saveFingerprint(inputsFile, after);
   return [first, second];
 }
 
@@ -354,6 +400,7 @@ async function runParallel(pipeline: PipelineStages, env: NodeJS.ProcessEnv, run
 }
 
 async function main(): Promise<void> {
+  const clock = new PhaseClock();
   const options = parseOptions(process.argv.slice(2));
   const log = options.quiet ? () => undefined : say;
   const started = Date.now();
@@ -372,7 +419,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const services = await startServices(options);
+  const services = await startServices(options, clock);
   let backend: StateBackend | undefined;
   try {
     const { env } = services;
@@ -382,7 +429,7 @@ async function main(): Promise<void> {
     // Overrides go in small config files passed after singer-config's (later files win).
     const pipeline = await pipelineStages({ configDir: DEFAULT_CONFIG_DIR, runDir, bucket: options.bucket, schema: options.schema, kaggle });
     const { bucket, tables } = pipeline;
-    await Promise.all([checkPostgres(env), checkS3(env, bucket)]);
+    await clock.time('connection checks', Promise.all([checkPostgres(env), checkS3(env, bucket)]));
 
     let units: UnitsRun | undefined;
     if (options.parallel !== undefined) {
@@ -394,11 +441,11 @@ async function main(): Promise<void> {
       }
       units = { parallel: options.parallel, backend, name: pipelineName(process.env), units: { 1: 0, 2: 0 } };
     }
-    const [first, second] = await (units ? runParallel(pipeline, env, units, log, controller.signal) : runSequential(pipeline, env, stateDir, log, controller.signal));
+    const [first, second] = await (units ? runParallel(pipeline, env, units, log, controller.signal) : runSequential(pipeline, env, stateDir, log, controller.signal, clock));
 
     // Summary.
     const schema = pipeline.schema;
-    const counts = await tableCounts(env, schema, tables);
+    const counts = await clock.time('summary', tableCounts(env, schema, tables));
     const loaded = Object.values(second.records).reduce((a, b) => a + b, 0);
     const lines = [
       '',
@@ -421,8 +468,9 @@ async function main(): Promise<void> {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
     await backend?.close().catch(() => undefined);
-    await services.stop();
+    await clock.time('servers stop', services.stop());
   }
+  if (options.timings) say(clock.lines().join('\n'));
 }
 
 /** The signal that stopped the run, if one did: the exit status says which (130, 143). */

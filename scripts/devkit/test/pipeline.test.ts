@@ -7,12 +7,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { type Entry, open as openZip, type ZipFile } from 'yauzl';
 
 import { type KaggleStandIn, startKaggleStandIn } from '../src/kaggle-stand-in';
+import { SAMPLE_SEED, sampleZipPath } from '../src/pipeline/sample-cache';
 import { generateSample, OLIST_FILES, OLIST_HEADERS, writeKaggleZip } from '../src/sample-dataset';
 import { connectTestDatabase, testDatabaseUrl, testPgEnv, testS3Client, testS3Env, uniqueSchema } from '../src/testing';
 import { compareWithCopy, createTestBucket, type PipelineRun, type PipeResult, ROOT, runPipe, runPipeline as runShared, writeJson } from './support/pipes';
@@ -22,6 +25,41 @@ const SCALE = '0.01';
 /** Runs `npm start`'s runner on the sample at this test's scale. */
 const runPipeline = (dataDir: string, schema: string, bucket: string, extra: string[] = []): Promise<PipelineRun> =>
   runShared(SCALE, dataDir, schema, bucket, extra);
+
+/**
+ * The files of the sample `npm start` served for a dataset version (it keeps only their zip):
+ * the same generator, scale and seed give the same bytes.
+ */
+async function sampleFiles(dataDir: string, version: number): Promise<string> {
+  const dir = join(dataDir, 'expected', `v${version}`);
+  const { files } = await generateSample({ scale: Number(SCALE), seed: SAMPLE_SEED, version, outDir: dir, extras: false });
+  // And they are what was served: each entry's CRC-32 and size in the zip match.
+  const served = await zipDirectory(sampleZipPath(dataDir, Number(SCALE), SAMPLE_SEED, version));
+  for (const file of files) {
+    expect({ name: file.name, ...served[file.name] }).toEqual({ name: file.name, crc: crc32(await readFile(file.path)), size: file.bytes });
+  }
+  return dir;
+}
+
+/** A zip's entries by name: CRC-32 and uncompressed size, from its central directory. */
+function zipDirectory(path: string): Promise<Record<string, { crc: number; size: number }>> {
+  return new Promise((resolve, reject) => {
+    openZip(path, { lazyEntries: true }, (error: Error | null, zip?: ZipFile) => {
+      if (error || !zip) return reject(error ?? new Error('no zip'));
+      const entries: Record<string, { crc: number; size: number }> = {};
+      zip.on('entry', (entry: Entry) => {
+        entries[entry.fileName] = { crc: entry.crc32, size: entry.uncompressedSize };
+        zip.readEntry();
+      });
+      zip.on('end', () => {
+        zip.close();
+        resolve(entries);
+      });
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
 
 /**
  * The oracle: the raw sample files loaded by PostgreSQL's own COPY … CSV, cleaned in SQL the
@@ -126,7 +164,7 @@ describe('npm start: the Olist pipeline end to end', () => {
     expect(run.stdout).toMatch(/pipeline finished in/);
 
     await client.query(`CREATE SCHEMA "${schema}_expected"`);
-    const sampleDir = join(dataDir, 'sample', `scale-${SCALE}-v1`);
+    const sampleDir = await sampleFiles(dataDir, 1);
     for (const [table, spec] of Object.entries(EXPECTED)) {
       await loadRaw(client, `${schema}_expected`, table, join(sampleDir, spec.file));
       const result = await compare(client, schema, table);
@@ -165,7 +203,7 @@ describe('npm start: the Olist pipeline end to end', () => {
       expect(run.stdout).toMatch(new RegExp(`${table}\\s+\\d+ · 0\\b`));
     }
     await client.query(`DROP TABLE "${schema}_expected"."orders"`);
-    await loadRaw(client, `${schema}_expected`, 'orders', join(dataDir, 'sample', `scale-${SCALE}-v2`, OLIST_FILES.orders));
+    await loadRaw(client, `${schema}_expected`, 'orders', join(await sampleFiles(dataDir, 2), OLIST_FILES.orders));
     for (const table of Object.keys(EXPECTED)) {
       const result = await compare(client, schema, table);
       expect({ table, missing: result.missing, unexpected: result.unexpected }).toEqual({ table, missing: 0, unexpected: 0 });
@@ -175,6 +213,33 @@ describe('npm start: the Olist pipeline end to end', () => {
     // And a run after it again changes nothing.
     const again = await runPipeline(dataDir, schema, bucket, ['--sample-version', '2']);
     expect(again.stdout).toMatch(/nothing changed since the last run/);
+  });
+
+  it('leaves stage 2 out only while nothing it reads changed: a new object in the bucket is loaded', async () => {
+    const quiet = await runPipeline(dataDir, schema, bucket, ['--sample-version', '2', '--timings']);
+    expect(quiet.stderr).toMatch(/stage 2\/2: tap-minio-csv \| target-postgres: left out, no object, config or state changed/);
+    // --timings: a line per phase, the sample reused, stage 2 only checked.
+    expect(quiet.stderr).toMatch(/time per phase[^\n]*\n(  .*\n)*  sample .* \(reused\)\n(  .*\n)*  stage 2 inputs check /);
+    expect(quiet.stderr).not.toMatch(/^  stage 2 discovery/m);
+    // An object that stage 1 did not write (someone else's upload) is an input of stage 2.
+    const s3 = testS3Client();
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: 'customers/2017/01/01/customers.csv',
+          Body: 'customer_id,customer_unique_id,customer_zip_code_prefix,customer_city,customer_state\r\nffff0000ffff0000ffff0000ffff0000,eeee0000eeee0000eeee0000eeee0000,01001,Sao Paulo,SP\r\n',
+        }),
+      );
+    } finally {
+      s3.destroy();
+    }
+    const run = await runPipeline(dataDir, schema, bucket, ['--sample-version', '2']);
+    expect(run.stderr).not.toMatch(/left out/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/customers\s+\d+ · 1\b/);
+    const { rows } = await client.query(`SELECT customer_city FROM "${schema}"."customers" WHERE customer_id = 'ffff0000ffff0000ffff0000ffff0000'`);
+    expect(rows).toEqual([{ customer_city: 'Sao Paulo' }]);
   });
 });
 

@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { parse } from 'csv-parse/sync';
-import { open as openZip, type ZipFile } from 'yauzl';
+import { type Entry, open as openZip, type ZipFile } from 'yauzl';
 
 import { main } from '../src/generate-sample';
 import {
   generateSample,
+  generateSampleZip,
   OLIST_FILES,
   OLIST_HEADERS,
   OLIST_ROW_COUNTS,
@@ -53,6 +56,48 @@ function zipEntries(path: string): Promise<string[]> {
   });
 }
 
+/** Each entry's name and compression method (0 stored, 8 deflated), in the zip's order. */
+function zipMethods(path: string): Promise<{ name: string; method: number }[]> {
+  return new Promise((resolve, reject) => {
+    openZip(path, { lazyEntries: true }, (err: Error | null, zip?: ZipFile) => {
+      if (err || !zip) return reject(err ?? new Error('no zip'));
+      const methods: { name: string; method: number }[] = [];
+      zip.on('entry', (entry: Entry) => {
+        methods.push({ name: entry.fileName, method: entry.compressionMethod });
+        zip.readEntry();
+      });
+      zip.on('end', () => resolve(methods));
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
+
+/** Each entry's bytes, by name. */
+function zipContents(path: string): Promise<Record<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    openZip(path, { lazyEntries: true, validateEntrySizes: true }, (err: Error | null, zip?: ZipFile) => {
+      if (err || !zip) return reject(err ?? new Error('no zip'));
+      const contents: Record<string, Buffer> = {};
+      zip.on('entry', (entry: Entry) => {
+        zip.openReadStream(entry, (streamError, stream) => {
+          if (streamError || !stream) return reject(streamError ?? new Error('no stream'));
+          const chunks: Buffer[] = [];
+          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+          stream.on('error', reject);
+          stream.on('end', () => {
+            contents[entry.fileName] = Buffer.concat(chunks);
+            zip.readEntry();
+          });
+        });
+      });
+      zip.on('end', () => resolve(contents));
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'sample-dataset-'));
   sample = await generateSample({ scale: SCALE, seed: 7, outDir: join(root, 'a') });
@@ -75,6 +120,70 @@ describe('the Olist sample dataset', () => {
     const zipA = await writeKaggleZip(join(root, 'a'), join(root, 'a.zip'));
     const zipB = await writeKaggleZip(again.files, join(root, 'b.zip'));
     expect(await sha256(zipB.path)).toBe(await sha256(zipA.path));
+  });
+
+  it('keeps the bytes of a seed from one version of the generator to the next', async () => {
+    // sha256 of each file at scale 0.01, seed 7. A change that alters them changes every
+    // sample made from then on: make it on purpose, and update these with it.
+    const pinned: Record<string, string> = {
+      [OLIST_FILES.customers]: '12026f503e0d9392aa0a7066080761ee07058e85dfd973362840f5e5d14f9e2b',
+      [OLIST_FILES.geolocation]: 'e96a2fadbdcd44949dc444416ff215d56c625e7e60fdd55666fdd2166a9b756b',
+      [OLIST_FILES.orderItems]: '85012a7fcf0fe150c9aace34e29acc5cf044ef0812eaaf986bd3f438e9b27404',
+      [OLIST_FILES.payments]: 'd04696f4c9259f911d8ad376c86ef328b22394c30cd105a1a406636b8a182286',
+      [OLIST_FILES.reviews]: 'c7cc44d9c23c14e80aef3a3f0f7910f3f5f7c56070eb03a133c930a005f94d23',
+      [OLIST_FILES.orders]: '70943b4f38c128ebe171f5ddffe786984994f050f4d110aeb0e3acefd6723aa6',
+      [OLIST_FILES.products]: '61eb59d5c889433606293a9227c072e35d56779e9b28eec3fe7ce6e79f1ae225',
+      [OLIST_FILES.sellers]: 'b1855f7d9c66cceff0eaf0231f3559439d6ff146ac2ffb381690fc01f80482c6',
+      [OLIST_FILES.categoryTranslation]: '5233473346639d5ff3da9b784385ba284778abfaac1062572abe99e8aba8b7e3',
+    };
+    const actual: Record<string, string> = {};
+    for (const file of sample.files) actual[file.name] = await sha256(file.path);
+    expect(actual).toEqual(pinned);
+  });
+
+  it('writes the same files into a zip, stored or deflated, the same bytes each time', async () => {
+    for (const level of [0, 1]) {
+      const zipped = await generateSampleZip({ scale: SCALE, seed: 7, zipPath: join(root, `direct-${level}.zip`), level });
+      const again = await generateSampleZip({ scale: SCALE, seed: 7, zipPath: join(root, `direct-${level}-again.zip`), level });
+      expect(await sha256(again.zip.path)).toBe(await sha256(zipped.zip.path));
+      expect(zipped.zip.entries).toEqual(Object.values(OLIST_FILES).sort());
+      expect(zipped.files).toEqual(sample.files.map(({ name, rows, bytes }) => ({ name, rows, bytes })));
+      for (const [name, content] of Object.entries(await zipContents(zipped.zip.path))) {
+        expect(createHash('sha256').update(content).digest('hex')).toBe(await sha256(join(root, 'a', name)));
+      }
+    }
+    const lean = await generateSampleZip({ scale: SCALE, seed: 7, zipPath: join(root, 'lean-direct.zip'), extras: false });
+    expect(lean.zip.entries).toEqual([...PIPELINE_FILES].sort());
+  });
+
+  it('stores the entries at level 0 and deflates them otherwise', async () => {
+    const methods = async (level: number): Promise<number[]> => {
+      const zipped = await generateSampleZip({ scale: 0.001, seed: 7, zipPath: join(root, `methods-${level}.zip`), level, extras: false });
+      return (await zipMethods(zipped.zip.path)).map((m) => m.method);
+    };
+    expect(await methods(0)).toEqual([0, 0, 0, 0]);
+    expect(await methods(1)).toEqual([8, 8, 8, 8]);
+  });
+
+  it('leaves no zip at the path, and nothing beside it, when generating fails', async () => {
+    const dir = await mkdtemp(join(root, 'failed-'));
+    await expect(generateSampleZip({ scale: 1e-9, seed: 7, zipPath: join(dir, 'never.zip') })).rejects.toThrow(RangeError);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('makes the geolocation file in a worker thread when built, with the same bytes', async () => {
+    // The compiled module has its worker beside it (the sources here do not): from scale 0.1
+    // up it makes the geolocation file in another thread.
+    const built = createRequire(__filename)('../dist/sample-dataset.js') as typeof import('../src/sample-dataset');
+    expect(existsSync(join(__dirname, '..', 'dist', 'sample-worker.js'))).toBe(true);
+    const here = await generateSample({ scale: 0.1, seed: 3, outDir: join(root, 'geo-here') });
+    const threaded = await built.generateSample({ scale: 0.1, seed: 3, outDir: join(root, 'geo-threaded') });
+    expect(threaded.files.map(({ name, rows, bytes }) => ({ name, rows, bytes }))).toEqual(here.files.map(({ name, rows, bytes }) => ({ name, rows, bytes })));
+    for (const [i, file] of here.files.entries()) expect(await sha256(threaded.files[i]!.path)).toBe(await sha256(file.path));
+    const zipped = await built.generateSampleZip({ scale: 0.1, seed: 3, zipPath: join(root, 'geo-threaded.zip'), level: 0 });
+    const contents = await zipContents(zipped.zip.path);
+    expect(createHash('sha256').update(contents[OLIST_FILES.geolocation]!).digest('hex')).toBe(await sha256(join(root, 'geo-here', OLIST_FILES.geolocation)));
+    expect(Object.keys(contents).sort()).toEqual(Object.values(OLIST_FILES).sort());
   });
 
   it('writes the real row counts times the scale', async () => {

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { YOUNG_GENERATION_BYTES } from '../../src/launcher';
@@ -6,7 +8,7 @@ import { YOUNG_GENERATION_BYTES } from '../../src/launcher';
 const LAUNCHER = join(__dirname, '..', '..', 'src', 'launcher.ts');
 
 /** Runs `body` in a fresh Node.js as `launch()`'s start function, the launcher compiled from source. */
-function runLaunched(body: string, nodeOptions: string[] = []): { status: number | null; stdout: string; stderr: string } {
+function runLaunched(body: string, nodeOptions: string[] = [], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
   const script = `
     const ts = require('typescript');
     const source = require('fs').readFileSync(${JSON.stringify(LAUNCHER)}, 'utf8');
@@ -15,7 +17,7 @@ function runLaunched(body: string, nodeOptions: string[] = []): { status: number
     new Function('module', 'exports', 'require', outputText)(m, m.exports, require);
     m.exports.launch('test', () => { ${body} });
   `;
-  const result = spawnSync(process.execPath, [...nodeOptions, '--eval', script], { encoding: 'utf8', timeout: 60_000, cwd: __dirname });
+  const result = spawnSync(process.execPath, [...nodeOptions, '--eval', script], { encoding: 'utf8', timeout: 60_000, cwd: __dirname, env: { ...process.env, ...env } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -41,6 +43,22 @@ describe('launch', () => {
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
     expect(Number(result.stdout)).toBeGreaterThan(YOUNG_GENERATION_BYTES / 4);
     expect(Number(result.stdout)).toBeLessThanOrEqual(YOUNG_GENERATION_BYTES);
+  });
+
+  it("turns on Node.js's compile cache before the executable's modules load, unless the user turned it off", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'compile-cache-'));
+    try {
+      const body = "const m = require('node:module'); process.stdout.write(typeof m.enableCompileCache !== 'function' ? 'unsupported' : (m.getCompileCacheDir() ?? 'off'))";
+      // Not from the environment: the launcher turns it on, in its default place under TMPDIR.
+      const env = { NODE_COMPILE_CACHE: undefined, TMPDIR: dir };
+      const on = runLaunched(body, [], env);
+      expect(on.status).toBe(0);
+      if (on.stdout === 'unsupported') return;
+      expect(on.stdout.startsWith(join(dir, 'node-compile-cache'))).toBe(true);
+      expect(runLaunched(body, [], { ...env, NODE_DISABLE_COMPILE_CACHE: '1' }).stdout).toBe('off');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('leaves the young generation alone when the user sized it', () => {

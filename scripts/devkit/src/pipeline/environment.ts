@@ -34,8 +34,17 @@ async function isFree(port: number): Promise<boolean> {
   });
 }
 
+/** ports.json is read and rewritten whole: one service at a time, so servers can start side by side. */
+let portsWritten: Promise<unknown> = Promise.resolve();
+
 /** The port used last time if it is still free (stable connection strings), else a new one. */
 export async function stablePort(dataDir: string, service: keyof Ports): Promise<number> {
+  const next = portsWritten.then(() => choosePort(dataDir, service));
+  portsWritten = next.catch(() => undefined);
+  return next;
+}
+
+async function choosePort(dataDir: string, service: keyof Ports): Promise<number> {
   const ports = await readPorts(dataDir);
   const previous = ports[service];
   const port = previous !== undefined && (await isFree(previous)) ? previous : await freePort();
