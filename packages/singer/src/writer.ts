@@ -5,6 +5,11 @@ import type { Message } from './messages';
 
 const FLUSH_AT = 64 * 1024;
 
+/** What follows a RECORD's `record` object. */
+function recordSuffix(timeExtracted: string | undefined): string {
+  return timeExtracted === undefined ? '}' : `,"time_extracted":"${timeExtracted}"}`;
+}
+
 /**
  * The only code that writes Singer output. Lines are gathered into chunks of about 64 KiB
  * (one syscall each instead of one per message) and every write honours backpressure: when
@@ -36,13 +41,31 @@ export class MessageWriter {
 
   /** A RECORD, serialised without building a message object per record. */
   writeRecord(stream: string, record: Record<string, unknown>, timeExtracted?: string): Promise<void> | undefined {
+    return this.writeLine(this.recordPrefix(stream) + stringifyExactJson(record) + recordSuffix(timeExtracted));
+  }
+
+  /**
+   * RECORDs whose `record` objects are given as JSON text (see `EncodedRecords`), one line each,
+   * all with the same `time_extracted`. Await the result when it is a promise.
+   */
+  writeRecordTexts(stream: string, texts: readonly string[], timeExtracted?: string): Promise<void> | undefined {
+    const prefix = this.recordPrefix(stream);
+    const suffix = `${recordSuffix(timeExtracted)}\n`;
+    let chunk = '';
+    for (let i = 0; i < texts.length; i += 1) chunk += prefix + (texts[i] as string) + suffix;
+    this.buffer.push(chunk);
+    this.buffered += chunk.length;
+    return this.buffered >= FLUSH_AT ? this.flushBuffer() : undefined;
+  }
+
+  /** `{"type":"RECORD","stream":"…","record":`, made once per stream. */
+  private recordPrefix(stream: string): string {
     let prefix = this.recordPrefixes.get(stream);
     if (prefix === undefined) {
       prefix = `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":`;
       this.recordPrefixes.set(stream, prefix);
     }
-    const suffix = timeExtracted === undefined ? '}' : `,"time_extracted":"${timeExtracted}"}`;
-    return this.writeLine(prefix + stringifyExactJson(record) + suffix);
+    return prefix;
   }
 
   /** A target's output: the bare JSON of a state value, flushed at once (Meltano reads it live). */
