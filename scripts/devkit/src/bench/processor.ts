@@ -1,5 +1,6 @@
 /**
- * `npm run bench:processor [-- --rows N] [-- --runs N] [-- --keep]`: the processor against its floor.
+ * `npm run bench:processor [-- --rows N] [--runs N] [--root DIR] [--keep]`: the processor against its
+ * floor. `--root` runs the processor of another checkout (built), to compare two versions.
  *
  * An order_items-shaped Singer stream of N records (default 1,000,000), as tap-kaggle emits it,
  * is written to a file, then:
@@ -44,7 +45,6 @@ import {
 } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
-const PROCESSOR_BIN = join(ROOT, 'packages/processor/bin/processor.js');
 const OLIST_CONFIG = join(ROOT, 'singer-config/processor.json');
 const BUCKET = 'bench-processor';
 const FLOOR_KEY = 'floor/order_items.csv';
@@ -83,7 +83,9 @@ async function floor(path: string): Promise<void> {
 async function main(): Promise<void> {
   const floorAt = process.argv.indexOf('--floor');
   if (floorAt >= 0) return floor(process.argv[floorAt + 1] ?? '');
-  const options = parseBenchOptions(process.argv.slice(2));
+  const options = parseBenchOptions(process.argv.slice(2), ['root']);
+  const root = resolve(options.values.get('root') ?? ROOT);
+  const PROCESSOR_BIN = join(root, 'packages/processor/bin/processor.js');
   const work = await mkdtemp(join(tmpdir(), 'bench-processor-'));
   const log = (text: string): void => void process.stderr.write(`${text}\n`);
   log(`bench:processor: ${options.rows.toLocaleString('en')} records, ${options.runs} run(s), work dir ${work}`);
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
     const wall = (runs: ChildRun[]): number[] => runs.map((r) => r.seconds);
     const ratio = processors.map((run, i) => run.seconds / floors[i]!.seconds);
     const table = [
-      `records: ${options.rows.toLocaleString('en')} (${format(singerSize / MB, 1)} MB Singer in, ${format(csvSize / MB, 1)} MB CSV out); ${options.runs} run(s), median (min–max); Node ${process.version}`,
+      `records: ${options.rows.toLocaleString('en')} (${format(singerSize / MB, 1)} MB Singer in, ${format(csvSize / MB, 1)} MB CSV out); ${options.runs} run(s), median (min–max); Node ${process.version}${root === ROOT ? '' : `; processor of ${root}`}`,
       `load average before ${loadBefore}, after ${loadAverage()}`,
       '',
       '| run | wall s | CPU s (per 1M records) | ratio to (a) | goal | peak RSS MB |',

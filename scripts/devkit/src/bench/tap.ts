@@ -1,6 +1,7 @@
 /**
- * `npm run bench:tap [-- --rows N] [--runs N] [--load-method upsert|append-only] [--keep]`:
- * tap-minio-csv, alone and piped into target-postgres, against COPY of the same CSV.
+ * `npm run bench:tap [-- --rows N] [--runs N] [--load-method upsert|append-only] [--root DIR] [--keep]`:
+ * tap-minio-csv, alone and piped into target-postgres, against COPY of the same CSV. `--root`
+ * runs the executables of another checkout (built), to compare two versions on one machine.
  *
  * One order_items-shaped CSV of N rows (default 1,000,000) is put in a local S3 server, and a
  * local PostgreSQL is started with its durable settings (fsync and synchronous_commit on, as
@@ -49,8 +50,6 @@ import {
 } from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
-const TAP_BIN = join(ROOT, 'packages/tap-minio-csv/bin/tap-minio-csv.js');
-const TARGET_BIN = join(ROOT, 'packages/target-postgres/bin/target-postgres.js');
 const BUCKET = 'bench-tap';
 const KEY = 'order_items/order_items.csv';
 const FLOOR_TABLE = 'bench_floor.order_items';
@@ -80,8 +79,11 @@ interface Run {
 }
 
 async function main(): Promise<void> {
-  const options = parseBenchOptions(process.argv.slice(2), ['load-method']);
+  const options = parseBenchOptions(process.argv.slice(2), ['load-method', 'root']);
   const loadMethod = options.values.get('load-method');
+  const root = resolve(options.values.get('root') ?? ROOT);
+  const TAP_BIN = join(root, 'packages/tap-minio-csv/bin/tap-minio-csv.js');
+  const TARGET_BIN = join(root, 'packages/target-postgres/bin/target-postgres.js');
   const work = await mkdtemp(join(tmpdir(), 'bench-tap-'));
   const log = (text: string): void => void process.stderr.write(`${text}\n`);
   log(`bench:tap: ${options.rows.toLocaleString('en')} rows, ${options.runs} run(s), work dir ${work}`);
@@ -206,7 +208,7 @@ async function main(): Promise<void> {
     const ratio = runs.map((r) => r.pipeline.seconds / r.copy);
     const psqlRuns = runs.flatMap((r) => (r.psql === undefined ? [] : [r.psql]));
     const lines = [
-      `rows: ${rows.toLocaleString('en')} (${format(size / MB, 1)} MB CSV); ${options.runs} run(s), median (min–max); Node ${process.version}; target load_method ${loadMethod ?? 'default'}`,
+      `rows: ${rows.toLocaleString('en')} (${format(size / MB, 1)} MB CSV); ${options.runs} run(s), median (min–max); Node ${process.version}; target load_method ${loadMethod ?? 'default'}${root === ROOT ? '' : `; executables of ${root}`}`,
       `PostgreSQL: ${server}; load average before ${loadBefore}, after ${loadAverage()}`,
       '',
       '| run | wall s | CPU s (per 1M rows) | ratio to (a) | goal | peak RSS MB |',
