@@ -1,4 +1,4 @@
-import { isLosslessNumber, stringifyExactJson } from '@singer-ts/singer';
+import { isLosslessNumber, type JsonSchema, stringifyExactJson } from '@singer-ts/singer';
 
 /** One CSV field: text, or null for SQL NULL. */
 export type CsvField = string | null;
@@ -76,4 +76,30 @@ export function encodeCsvValue(value: unknown): string {
   // A number's text never holds a comma, quote or line break.
   if (typeof value === 'number') return numberText(value);
   return encodeCsvField(toCsvField(value));
+}
+
+/** `encodeCsvValue` for one column, chosen once for the column's type. */
+export type CsvValueEncoder = (value: unknown) => string;
+
+/** A text column's values: strings first, anything else as `encodeCsvValue` writes it. */
+const encodeText: CsvValueEncoder = (value) => {
+  if (typeof value !== 'string') return encodeCsvValue(value);
+  if (value === '') return '""';
+  return NEEDS_QUOTES.test(value) ? `"${value.replace(QUOTE, '""')}"` : value;
+};
+
+/** A numeric column's values: numbers first, anything else as `encodeCsvValue` writes it. */
+const encodeNumeric: CsvValueEncoder = (value) => (typeof value === 'number' ? numberText(value) : encodeCsvValue(value));
+
+/**
+ * The encoder for a column of this JSON Schema: `encodeCsvValue`, with the type the schema
+ * promises tried first (a validated record holds nothing else, but any value is still written
+ * right).
+ */
+export function csvValueEncoder(schema: JsonSchema | undefined): CsvValueEncoder {
+  const types = schema === undefined ? [] : Array.isArray(schema.type) ? schema.type : [schema.type];
+  const kinds = types.filter((type) => type !== 'null');
+  if (kinds.length === 1 && kinds[0] === 'string') return encodeText;
+  if (kinds.length > 0 && kinds.every((type) => type === 'number' || type === 'integer')) return encodeNumeric;
+  return encodeCsvValue;
 }

@@ -1,8 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { openCsv, type RecordPosition, type RunContext, type SchemaMessage, Sink } from '@singer-ts/singer';
+import { type JsonSchema, openCsv, type RecordPosition, type RunContext, type SchemaMessage, Sink } from '@singer-ts/singer';
 
 import type { ProcessorConfig } from './config';
-import { encodeCsvValue } from './csv-encoding';
+import { type CsvValueEncoder, csvValueEncoder, encodeCsvValue } from './csv-encoding';
 import { CsvObjectWriter } from './csv-object-writer';
 import type { PartBufferPool } from './part-buffer-pool';
 import { compileStreamRules, type Rule, type RuleContext } from './rules';
@@ -22,13 +22,21 @@ export interface CsvObjectTarget {
   readonly pool?: PartBufferPool;
 }
 
-/** How one output column is filled from a record. */
+/** How one output column is filled from a record: compiled once per SCHEMA. */
 interface ColumnPlan {
   readonly column: string;
-  /** False for a column of an earlier SCHEMA that the current one lacks: written as null. */
-  readonly present: boolean;
-  readonly rule: Rule | undefined;
-  readonly ctx: RuleContext | undefined;
+  /** The column's CSV field from its value in the record (rules applied). */
+  readonly field: CsvValueEncoder;
+}
+
+/** A column of an earlier SCHEMA that the current one lacks: null from now on. */
+const ABSENT: CsvValueEncoder = () => '';
+
+/** The field of one column: its rules, then the encoder for the type they give. */
+function columnField(rule: Rule | undefined, ctx: RuleContext | undefined, schema: JsonSchema | undefined): CsvValueEncoder {
+  // Rules may give another type than the schema's (`integer` of a string column).
+  if (rule !== undefined) return (value) => encodeCsvValue(rule(value, ctx!));
+  return csvValueEncoder(schema);
 }
 
 /** The SCHEMA's columns; the SDK has checked that it lists some. */
@@ -83,13 +91,10 @@ export class CsvObjectSink extends Sink {
 
   protected override processRecord(record: Record<string, unknown>, _position: RecordPosition): void | Promise<void> {
     const plan = this.plan;
-    let line = '';
-    for (let i = 0; i < plan.length; i += 1) {
+    let line = plan.length > 0 ? plan[0]!.field(record[plan[0]!.column]) : '';
+    for (let i = 1; i < plan.length; i += 1) {
       const column = plan[i]!;
-      let value: unknown = column.present ? record[column.column] : null;
-      if (column.rule) value = column.rule(value, column.ctx!);
-      const field = encodeCsvValue(value);
-      line = i === 0 ? field : `${line},${field}`;
+      line += `,${column.field(record[column.column])}`;
     }
     if (line === '') this.warnSingleNull();
     this.writer ??= this.startWriter(this.header);
@@ -146,11 +151,12 @@ export class CsvObjectSink extends Sink {
     const current = new Set(compiled.columns);
     const header = [...this.header, ...compiled.columns.filter((c) => !this.header.includes(c))];
     this.header = header;
+    const properties = schema.schema.properties ?? {};
     this.plan = header.map((column) => ({
       column,
-      present: current.has(column),
-      rule: compiled.transforms.get(column),
-      ctx: compiled.contexts.get(column),
+      field: current.has(column)
+        ? columnField(compiled.transforms.get(column), compiled.contexts.get(column), properties[column])
+        : ABSENT,
     }));
   }
 

@@ -28,7 +28,7 @@ import { isLosslessNumber, LosslessNumber } from 'lossless-json';
 
 import { isDate, isDateTime, isTime } from './datetime';
 import { type ErrorCode, RecordError } from './errors';
-import { parseExactJson } from './exact-json';
+import { parseExactJson, stringifyExactJson } from './exact-json';
 import type { JsonSchema } from './messages';
 
 /** Converts one CSV field (`null` when unquoted empty); throws `RecordError` with the column. */
@@ -328,5 +328,196 @@ export function compileCoercer(schema: JsonSchema, column?: string): ValueCoerce
       if (value !== undefined) return value;
     }
     return mismatch(text);
+  };
+}
+
+/** One CSV field's value as JSON text (`null` when unquoted empty); throws what `compileCoercer` throws. */
+export type JsonValueEncoder = (text: string | null) => string;
+
+/**
+ * One CSV row (fields in header order) as the JSON text of its record's members (`"a":1,"b":"x"`)
+ * between the text compiled around them (see `CsvRecordEncoderOptions`).
+ */
+export type CsvRecordEncoder = (fields: readonly (string | null)[]) => string;
+
+/** A character JSON.stringify escapes: a quote, a backslash, a control character, a surrogate. */
+const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A string as JSON text: quoted as it is when nothing in it needs escaping (the usual case). */
+export function quoteJsonString(text: string): string {
+  return NEEDS_JSON_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
+/**
+ * Whether `text` is an integer as JSON writes it (`-12`, `0`; not `+7`, `007` or `-0`): then it
+ * is its own JSON text, at any length, as `readInteger` followed by JSON would give it.
+ */
+function isJsonInteger(text: string): boolean {
+  const length = text.length;
+  let i = text.charCodeAt(0) === MINUS ? 1 : 0;
+  if (i === length) return false;
+  const first = text.charCodeAt(i);
+  if (first === ZERO) return length === 1;
+  for (; i < length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < ZERO || c > NINE) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether `text` is a non-zero number as JSON writes it (`58.90`, `-1e-3`; not `+1`, `.5`,
+ * `5.`, `01` or `0.0`). Then it is its own JSON text: JSON readers take it to the same value
+ * `readNumber` gives (the double when it holds the text exactly, else the text itself as a
+ * `LosslessNumber`). Zero is left to `readNumber`, which drops the sign of `-0`.
+ */
+function isJsonNumber(text: string): boolean {
+  const length = text.length;
+  let i = text.charCodeAt(0) === MINUS ? 1 : 0;
+  let nonZero = false;
+  const first = text.charCodeAt(i);
+  if (first === ZERO) i += 1;
+  else {
+    const start = i;
+    for (let c = first; c >= ZERO && c <= NINE; c = text.charCodeAt(++i)) nonZero ||= c !== ZERO;
+    if (i === start) return false;
+  }
+  if (text.charCodeAt(i) === DOT) {
+    const start = ++i;
+    for (let c = text.charCodeAt(i); c >= ZERO && c <= NINE; c = text.charCodeAt(++i)) nonZero ||= c !== ZERO;
+    if (i === start) return false;
+  }
+  if (!nonZero) return false;
+  const e = text.charCodeAt(i);
+  if (e === LOWER_E || e === UPPER_E) {
+    i += 1;
+    const sign = text.charCodeAt(i);
+    if (sign === PLUS || sign === MINUS) i += 1;
+    const start = i;
+    for (let c = text.charCodeAt(i); c >= ZERO && c <= NINE; c = text.charCodeAt(++i));
+    if (i === start) return false;
+  }
+  return i === length;
+}
+
+/** How a column's text goes into JSON: by its value's JSON, bare (a number) or between quotes. */
+const BY_VALUE = 0;
+const BARE = 1;
+const QUOTED = 2;
+
+/**
+ * One column's way to JSON text: text for which `fits` holds is written as it is (`shape`
+ * BARE or QUOTED); anything else, null included, as `plain` writes it.
+ */
+interface ColumnText {
+  readonly shape: typeof BY_VALUE | typeof BARE | typeof QUOTED;
+  fits(text: string): boolean;
+  readonly plain: JsonValueEncoder;
+}
+
+const needsNoEscape = (text: string): boolean => !NEEDS_JSON_ESCAPE.test(text);
+
+function columnText(schema: JsonSchema, column: string | undefined): ColumnText {
+  const coerce = compileCoercer(schema, column);
+  const plain: JsonValueEncoder = (text) => stringifyExactJson(coerce(text));
+  const found = new Map<string, Kind>();
+  collectKinds(schema, found);
+  const only = found.size === 1 ? found.keys().next().value : undefined;
+  switch (only) {
+    case 'string':
+      return { shape: QUOTED, fits: needsNoEscape, plain };
+    case 'integer':
+      return { shape: BARE, fits: isJsonInteger, plain };
+    case 'number':
+      return { shape: BARE, fits: isJsonNumber, plain };
+    // A date, time or date-time these accept is digits, `-`, `:`, `.`, `+`, `T`, `Z` or a space.
+    case 'date-time':
+      return { shape: QUOTED, fits: isDateTime, plain };
+    case 'date':
+      return { shape: QUOTED, fits: isDate, plain };
+    case 'time':
+      return { shape: QUOTED, fits: isTime, plain };
+    default:
+      return { shape: BY_VALUE, fits: () => false, plain };
+  }
+}
+
+/**
+ * Compiles one column's conversion straight to JSON text: what `compileCoercer` gives, written
+ * as `stringifyExactJson` would write it (the same value when read back, exact numbers
+ * included), with the same errors. Text that is already its own JSON (a string needing no
+ * escape, a number in JSON's spelling, a checked date-time) is written as it is, without
+ * building the value; anything else takes `compileCoercer`'s path.
+ */
+export function compileJsonEncoder(schema: JsonSchema, column?: string): JsonValueEncoder {
+  const { shape, fits, plain } = columnText(schema, column);
+  if (shape === BY_VALUE) return plain;
+  if (shape === BARE) return (text) => (text !== null && fits(text) ? text : plain(text));
+  return (text) => (text !== null && fits(text) ? `"${text}"` : plain(text));
+}
+
+/** JSON text to put around a record's members (see `compileCsvRecordEncoder`). */
+export interface CsvRecordEncoderOptions {
+  /** Text before the first member, such as `{` (default none). */
+  readonly head?: string;
+  /** Text after the last member, such as `}` or `,"more":` (default none). */
+  readonly tail?: string;
+}
+
+/**
+ * Compiles `compileCsvConverter`'s conversion straight to JSON text: the record's members
+ * (`"a":1,"b":"x"`) between `head` and `tail`, the same properties in the same order, the
+ * same errors, and text that JSON readers take to the record `compileCsvConverter` builds.
+ *
+ * NOTE: the text is built by concatenation, which V8 keeps as a tree of the pieces until the
+ * text is written out and copied flat; that copy costs per piece. So property names are
+ * escaped once, here, into constants that also carry the quotes and commas around the values
+ * (`","seller_id":"`), and a value in JSON's spelling is one piece as it stands.
+ */
+export function compileCsvRecordEncoder(
+  properties: Readonly<Record<string, JsonSchema>>,
+  header: readonly string[],
+  options: CsvRecordEncoderOptions = {},
+): CsvRecordEncoder {
+  const head = options.head ?? '';
+  const tail = options.tail ?? '';
+  const positions = new Map<string, number>();
+  header.forEach((name, index) => positions.set(name, index));
+  const sources: number[] = [];
+  const columns: ColumnText[] = [];
+  // Per column, the text before its value: [bare, quoted] after a value that needs no closing
+  // quote, then the same two after one that does.
+  const before: string[][] = [];
+  for (const [name, schema] of Object.entries(properties)) {
+    const source = positions.get(name) ?? -1;
+    const column = columnText(schema, name);
+    // The same rule as for a null field: fails now if the column may not be null.
+    if (source === -1) column.plain(null);
+    const bare = `${before.length === 0 ? head : ','}${JSON.stringify(name)}:`;
+    before.push([bare, `${bare}"`, `"${bare}`, `"${bare}"`]);
+    sources.push(source);
+    columns.push(column);
+  }
+  const count = sources.length;
+  if (count === 0) return () => head + tail;
+  const tails = [tail, `"${tail}`];
+  return (fields) => {
+    let text = '';
+    // 2 when the last value was written between quotes and its closing quote is still due.
+    let open = 0;
+    for (let i = 0; i < count; i += 1) {
+      const source = sources[i] as number;
+      const { shape, fits, plain } = columns[i] as ColumnText;
+      const pieces = before[i] as string[];
+      const value = source === -1 ? null : (fields[source] ?? null);
+      if (value !== null && shape !== BY_VALUE && fits(value)) {
+        text += (pieces[open + (shape === QUOTED ? 1 : 0)] as string) + value;
+        open = shape === QUOTED ? 2 : 0;
+      } else {
+        text += (pieces[open] as string) + plain(value);
+        open = 0;
+      }
+    }
+    return text + (tails[open >> 1] as string);
   };
 }

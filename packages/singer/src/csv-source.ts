@@ -68,6 +68,12 @@ export interface CsvFile {
    * carrying `file`, `stream` and `line`; errors of the input stream itself pass unchanged.
    */
   readonly rows: AsyncIterable<CsvRow>;
+  /**
+   * The same rows a batch at a time: the rows of one input chunk per batch (never empty), for
+   * callers whose per-row work is small enough that an await per row would dominate it. Read
+   * either `rows` or this, once. An error comes after the batch of the rows before it.
+   */
+  readonly rowBatches: AsyncIterable<readonly CsvRow[]>;
   /** Stops reading and releases the input (needed only when `rows` is not iterated to its end). */
   close(): void;
 }
@@ -107,7 +113,12 @@ export async function openCsv(
     reader.close();
     throw error;
   }
-  return { header, rows: { [Symbol.asyncIterator]: () => reader }, close: () => reader.close() };
+  return {
+    header,
+    rows: { [Symbol.asyncIterator]: () => reader },
+    rowBatches: { [Symbol.asyncIterator]: () => reader.batches() },
+    close: () => reader.close(),
+  };
 }
 
 /**
@@ -212,6 +223,31 @@ class CsvReader implements AsyncIterable<CsvRow>, AsyncIterator<CsvRow> {
     this.inputIterator.return?.().catch(ignore);
     const input = this.input as Partial<Readable>;
     if (typeof input.destroy === 'function') input.destroy();
+  }
+
+  /** The rows one input chunk at a time (`CsvFile.rowBatches`). */
+  async *batches(): AsyncGenerator<readonly CsvRow[]> {
+    try {
+      for (;;) {
+        if (this.index < this.batch.length) {
+          // `fill` starts a new array, so the caller may keep this one.
+          const rows = this.index === 0 ? this.batch : this.batch.slice(this.index);
+          this.index = this.batch.length;
+          yield rows;
+          continue;
+        }
+        if (this.closed) return;
+        await this.fill();
+        if (this.batch.length === 0) {
+          const failure = this.failure;
+          this.failure = undefined;
+          if (failure !== undefined) throw this.translate(failure);
+          return;
+        }
+      }
+    } finally {
+      this.close();
+    }
   }
 
   private async nextBatch(): Promise<IteratorResult<CsvRow>> {

@@ -13,8 +13,17 @@ export {
 } from './catalog';
 export type { ConnectorIo, ConnectorSpec, StateFile, UnitsSpec } from './cli';
 export { executeConnector, runTap, runTarget } from './cli';
-export type { CsvConverter, ValueCoercer } from './coerce';
-export { compileCoercer, compileCsvConverter, readBoolean, readInteger, readNumber } from './coerce';
+export type { CsvConverter, CsvRecordEncoder, JsonValueEncoder, ValueCoercer } from './coerce';
+export {
+  compileCoercer,
+  compileCsvConverter,
+  compileCsvRecordEncoder,
+  compileJsonEncoder,
+  quoteJsonString,
+  readBoolean,
+  readInteger,
+  readNumber,
+} from './coerce';
 export type { EnvFallbacks, LoadConfigOptions, NormalizeContext } from './config';
 export {
   applyEnvFallbacks,
@@ -107,7 +116,7 @@ export { checkStreamSchema, DEFAULT_BATCH_SIZE, Sink } from './sink';
 export type { State } from './state';
 export { getBookmark, readStateFile, withBookmark } from './state';
 export type { StreamContext } from './stream';
-export { Stream } from './stream';
+export { EncodedRecords, Stream } from './stream';
 export { Tap } from './tap';
 export { Target } from './target';
 export { RecordValidator } from './validate';

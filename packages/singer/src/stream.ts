@@ -17,6 +17,18 @@ export interface StreamContext {
 }
 
 /**
+ * Records a stream has encoded itself, each the JSON text of one record object (`{"id":1}`),
+ * all extracted at the same moment (one `time_extracted`). A stream whose records come out of
+ * a compiled encoder (CSV fields straight to JSON text) yields these from `getRecords()`: it
+ * saves building an object per record, serialising it again and an await per record. The text
+ * must be what `JSON.stringify` (or `stringifyExactJson`, for exact numbers) would give a record
+ * of the stream's schema, up to spelling: the SDK writes it as it is.
+ */
+export class EncodedRecords {
+  constructor(readonly texts: readonly string[]) {}
+}
+
+/**
  * One Singer stream of a tap. Subclasses implement `getRecords()` as an async generator; the
  * SDK writes SCHEMA before the first record, each RECORD with `time_extracted`, STATE when the
  * stream moves its bookmark, and METRIC lines.
@@ -43,8 +55,9 @@ export abstract class Stream {
   }
 
   /**
-   * Yields every record to emit, each matching `schema` (only selected properties). Must
-   * stream: never collect a source's rows in memory.
+   * Yields every record to emit, each matching `schema` (only selected properties): as an
+   * object, or as a batch of records already encoded (`EncodedRecords`). Must stream: never
+   * collect a source's rows in memory (a batch is one chunk's worth).
    */
-  abstract getRecords(context: StreamContext): AsyncIterable<Record<string, unknown>>;
+  abstract getRecords(context: StreamContext): AsyncIterable<Record<string, unknown> | EncodedRecords>;
 }

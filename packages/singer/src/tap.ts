@@ -3,7 +3,7 @@ import type { RunContext } from './context';
 import { ConfigError } from './errors';
 import { RecordCounter } from './metrics';
 import { type State, withBookmark } from './state';
-import type { Stream, StreamContext } from './stream';
+import { EncodedRecords, type Stream, type StreamContext } from './stream';
 import type { MessageWriter } from './writer';
 
 /** A cached ISO timestamp: `new Date().toISOString()` per record would dominate a fast tap. */
@@ -112,9 +112,15 @@ export abstract class Tap<C = unknown> {
         signal,
       };
       for await (const record of stream.getRecords(context)) {
-        const pending = writer.writeRecord(stream.name, record, clock.now());
-        if (pending) await pending;
-        counter.increment();
+        if (record instanceof EncodedRecords) {
+          const pending = writer.writeRecordTexts(stream.name, record.texts, clock.now());
+          if (pending) await pending;
+          counter.increment(record.texts.length);
+        } else {
+          const pending = writer.writeRecord(stream.name, record, clock.now());
+          if (pending) await pending;
+          counter.increment();
+        }
       }
       counter.finish();
     }

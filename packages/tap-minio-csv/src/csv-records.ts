@@ -7,8 +7,10 @@ import type { Readable } from 'node:stream';
 
 import {
   compileCsvConverter,
+  compileCsvRecordEncoder,
   type CsvConverter,
   type CsvRow,
+  EncodedRecords,
   type JsonSchema,
   openCsv,
   SingerError,
@@ -53,11 +55,17 @@ export interface ObjectRecords {
   readonly rows: AsyncIterable<CsvRow>;
   /** The record of one row, converted to the catalog's types; errors name line and column. */
   toRecord(row: CsvRow): Record<string, unknown>;
+  /**
+   * The records as JSON text, a batch per input chunk: what `toRecord` gives, encoded straight
+   * from the CSV fields (the sync's path). Read either this or `rows`. A bad value ends it
+   * with its error, after a batch of the records before it.
+   */
+  readonly encodedBatches: AsyncIterable<EncodedRecords>;
   /** Releases the body (needed when `rows` is not read to its end). */
   close(): void;
 }
 
-const NO_ROWS: AsyncIterable<CsvRow> = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true, value: undefined }) }) };
+const NO_ROWS: AsyncIterable<never> = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true, value: undefined }) }) };
 
 /**
  * Opens one object's CSV: reads the header and compiles the conversion. A caller iterates
@@ -74,7 +82,7 @@ export async function openObjectRecords(
     const header = csv.header;
     if (header.length === 0) {
       csv.close();
-      return { rows: NO_ROWS, toRecord: () => ({}), close: () => undefined };
+      return { rows: NO_ROWS, toRecord: () => ({}), encodedBatches: NO_ROWS, close: () => undefined };
     }
     if (options.onUnknownColumns && options.knownColumns) {
       const known = options.knownColumns;
@@ -97,6 +105,40 @@ export async function openObjectRecords(
     const withBucket = SDC_SOURCE_BUCKET in options.properties;
     const withFile = SDC_SOURCE_FILE in options.properties;
     const withLine = SDC_SOURCE_LINENO in options.properties;
+    const locate = (error: unknown, row: CsvRow): void => {
+      if (error instanceof SingerError) {
+        error.locate({ ...where, line: row.line });
+        if (options.valueHint !== undefined) error.hint = options.valueHint;
+      }
+    };
+    // The `_sdc_source_*` members as `toRecord` adds them, after the data: bucket and key are
+    // the object's own, so their text is made once, into the encoder's tail.
+    const hasData = Object.keys(dataProperties).length > 0;
+    const constant: string[] = [];
+    if (withBucket) constant.push(`${JSON.stringify(SDC_SOURCE_BUCKET)}:${JSON.stringify(bucket)}`);
+    if (withFile) constant.push(`${JSON.stringify(SDC_SOURCE_FILE)}:${JSON.stringify(key)}`);
+    if (withLine) constant.push(`${JSON.stringify(SDC_SOURCE_LINENO)}:`);
+    let tail = `${hasData && constant.length > 0 ? ',' : ''}${constant.join(',')}`;
+    if (!withLine) tail += '}';
+    const encode = compileCsvRecordEncoder(dataProperties, header, { head: '{', tail });
+    async function* encodedBatches(): AsyncGenerator<EncodedRecords> {
+      for await (const rows of csv.rowBatches) {
+        const texts: string[] = new Array<string>(rows.length);
+        let i = 0;
+        try {
+          for (; i < rows.length; i += 1) {
+            const row = rows[i] as CsvRow;
+            texts[i] = withLine ? `${encode(row.fields)}${row.line}}` : encode(row.fields);
+          }
+        } catch (error) {
+          locate(error, rows[i] as CsvRow);
+          // The records before the bad one are sent first, as one by one they would be.
+          if (i > 0) yield new EncodedRecords(texts.slice(0, i));
+          throw error;
+        }
+        yield new EncodedRecords(texts);
+      }
+    }
     return {
       rows: csv.rows,
       toRecord(row) {
@@ -104,10 +146,7 @@ export async function openObjectRecords(
         try {
           record = convert(row.fields);
         } catch (error) {
-          if (error instanceof SingerError) {
-            error.locate({ ...where, line: row.line });
-            if (options.valueHint !== undefined) error.hint = options.valueHint;
-          }
+          locate(error, row);
           throw error;
         }
         if (withBucket) record[SDC_SOURCE_BUCKET] = bucket;
@@ -115,6 +154,7 @@ export async function openObjectRecords(
         if (withLine) record[SDC_SOURCE_LINENO] = row.line;
         return record;
       },
+      encodedBatches: { [Symbol.asyncIterator]: encodedBatches },
       close: () => csv.close(),
     };
   } catch (error) {

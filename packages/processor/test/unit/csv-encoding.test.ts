@@ -1,6 +1,6 @@
 import { LosslessNumber } from '@singer-ts/singer';
 
-import { encodeCsvField, encodeCsvRow, encodeCsvValue, numberText, toCsvField } from '../../src/csv-encoding';
+import { csvValueEncoder, encodeCsvField, encodeCsvRow, encodeCsvValue, numberText, toCsvField } from '../../src/csv-encoding';
 
 describe('CSV fields', () => {
   it('keep null and the empty string apart', () => {
@@ -41,6 +41,26 @@ describe('CSV values', () => {
   it('encode as toCsvField then encodeCsvField would', () => {
     const values = [null, undefined, '', 'a', 'a,b', 'q"', 0, -1.5, 1e21, true, new LosslessNumber('1.10'), { a: 'x,y' }];
     for (const value of values) expect(encodeCsvValue(value)).toBe(encodeCsvField(toCsvField(value)));
+  });
+
+  it('encode per column type as encodeCsvValue does, whatever value a column holds', () => {
+    const values = [null, undefined, '', 'a', 'a,b', 'q"', 'cr\r', 0, -0, -1.5, 58.9, 1e21, true, new LosslessNumber('1.10'), { a: 'x,y' }, [1]];
+    const schemas = [
+      undefined,
+      {},
+      { type: 'string' },
+      { type: ['null', 'string'] },
+      { type: ['null', 'string'], format: 'date-time' },
+      { type: 'integer' },
+      { type: ['null', 'number'] },
+      { type: ['integer', 'number'] },
+      { type: ['null', 'string', 'number'] },
+      { type: 'boolean' },
+    ];
+    for (const schema of schemas) {
+      const encode = csvValueEncoder(schema);
+      for (const value of values) expect([schema, value, encode(value)]).toEqual([schema, value, encodeCsvValue(value)]);
+    }
   });
 });
 

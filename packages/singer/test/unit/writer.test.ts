@@ -34,6 +34,31 @@ describe('MessageWriter', () => {
     expect(JSON.parse(lines[4_999]!)).toEqual({ type: 'RECORD', stream: 's', record: { n: 4_999, padding: 'x'.repeat(100) } });
   });
 
+  it('writes encoded records in pieces of about 64 KiB and waits for drain after each batch', async () => {
+    const out = new SlowSink();
+    const writer = new MessageWriter(out);
+    let n = 0;
+    for (let batch = 0; batch < 20; batch += 1) {
+      const texts: string[] = [];
+      for (let i = 0; i < 1_000; i += 1, n += 1) texts.push(`{"n":${n},"padding":"${'x'.repeat(100)}"}`);
+      const pending = writer.writeRecordTexts('s', texts, '2024-01-01T00:00:00.000Z');
+      if (pending) await pending;
+      // At most a batch's text beyond the destination's own buffer.
+      expect(out.writableLength).toBeLessThanOrEqual(out.writableHighWaterMark + 200 * 1024);
+    }
+    await writer.flush();
+    // No piece of more than ~64 KiB plus one line: V8 keeps strings under 128 KiB out of its large-object space.
+    expect(Math.max(...out.chunks.map((chunk) => chunk.length))).toBeLessThan(70 * 1024);
+    const lines = out.chunks.join('').trim().split('\n');
+    expect(lines).toHaveLength(20_000);
+    expect(JSON.parse(lines[12_345]!)).toEqual({
+      type: 'RECORD',
+      stream: 's',
+      record: { n: 12_345, padding: 'x'.repeat(100) },
+      time_extracted: '2024-01-01T00:00:00.000Z',
+    });
+  });
+
   it('flush() returns only once the destination has written the tail out, not just buffered it', async () => {
     // Like a pipe whose reader is slow: the write is accepted (no backpressure) but completes later.
     const written: string[] = [];

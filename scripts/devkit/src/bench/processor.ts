@@ -1,5 +1,6 @@
 /**
- * `npm run bench:processor [-- --rows N] [-- --runs N] [-- --keep]`: the processor against its floor.
+ * `npm run bench:processor [-- --rows N] [--runs N] [--root DIR] [--keep]`: the processor against its
+ * floor. `--root` runs the processor of another checkout (built), to compare two versions.
  *
  * An order_items-shaped Singer stream of N records (default 1,000,000), as tap-kaggle emits it,
  * is written to a file, then:
@@ -9,11 +10,12 @@
  *      lib-storage's `Upload` from a file stream, 5 MiB parts, 4 at once (a child process).
  * Both talk to the same S3 server and read files the page cache holds. A first processor run
  * warms the server up and makes the CSV (checked line by line); then the floor and the
- * processor run alternately `--runs` times (default 3) and the medians are reported. Each
- * child reports its peak RSS (`process.resourceUsage().maxRSS`) through a `--require`d probe,
- * so the figures are the real executables'. Goals: (b) ≤ 2× (a); < 150 MB, the same at any N.
+ * processor run alternately `--runs` times (default 3); ratios are taken within each run and
+ * the medians reported. Each child reports its peak RSS and CPU time through a `--require`d
+ * probe, so the figures are the real executables'. Goals: (b) ≤ 2× (a); < 150 MB, the same at
+ * any N.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -26,35 +28,28 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 import { startS3 } from '../local-services';
-import { collect, format, MB, median, ORDER_ITEMS_SCHEMA_MESSAGE, orderItemRecord, orderItemRows, readRss, s3Client, writeProbe } from './support';
+import {
+  type ChildRun,
+  ChildRunner,
+  format,
+  loadAverage,
+  MB,
+  median,
+  ORDER_ITEMS_SCHEMA_MESSAGE,
+  orderItemRecord,
+  orderItemRows,
+  parseBenchOptions,
+  s3Client,
+  spread,
+  writeProbe,
+} from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
-const PROCESSOR_BIN = join(ROOT, 'packages/processor/bin/processor.js');
 const OLIST_CONFIG = join(ROOT, 'singer-config/processor.json');
 const BUCKET = 'bench-processor';
 const FLOOR_KEY = 'floor/order_items.csv';
 const PART_SIZE = 5 * 1024 * 1024;
 const QUEUE_SIZE = 4;
-
-interface Options {
-  rows: number;
-  runs: number;
-  keep: boolean;
-}
-
-function parseOptions(argv: string[]): Options {
-  const options: Options = { rows: 1_000_000, runs: 3, keep: false };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    const [name, inline] = arg?.startsWith('--') && arg.includes('=') ? arg.split('=', 2) : [arg, undefined];
-    if (name === '--rows') options.rows = Number(inline ?? argv[++i]);
-    else if (name === '--runs') options.runs = Number(inline ?? argv[++i]);
-    else if (name === '--keep') options.keep = true;
-  }
-  if (!Number.isInteger(options.rows) || options.rows < 1) throw new Error('--rows needs a positive integer');
-  if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs needs a positive integer');
-  return options;
-}
 
 /** Writes the Singer stream tap-kaggle emits for Olist's order_items file. */
 async function writeOrderItemsStream(path: string, rows: number): Promise<void> {
@@ -73,28 +68,6 @@ async function writeOrderItemsStream(path: string, rows: number): Promise<void> 
   await once(out, 'finish');
 }
 
-interface Run {
-  seconds: number;
-  /** Peak RSS in MB per labelled process. */
-  rss: Record<string, number>;
-  output: string;
-}
-
-let runCount = 0;
-
-/** Runs one child, timing from spawn to exit. */
-async function timed(work: string, name: string, start: (rssFile: string) => ChildProcess): Promise<Run> {
-  runCount += 1;
-  const rssFile = join(work, `${name}-${runCount}.rss`);
-  const began = process.hrtime.bigint();
-  const child = start(rssFile);
-  const output = collect(child.stdout);
-  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
-  const seconds = Number(process.hrtime.bigint() - began) / 1e9;
-  if (code !== 0) throw new Error(`${name} exited with ${code ?? signal}`);
-  return { seconds, rss: await readRss(rssFile), output: await output };
-}
-
 /** (a) in the child: the CSV file uploaded with lib-storage's `Upload` at its defaults, the plain way to stream a file to S3. */
 async function floor(path: string): Promise<void> {
   const client = s3Client({ endpoint: process.env.AWS_ENDPOINT_URL_S3, region: process.env.AWS_REGION, accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY });
@@ -110,26 +83,22 @@ async function floor(path: string): Promise<void> {
 async function main(): Promise<void> {
   const floorAt = process.argv.indexOf('--floor');
   if (floorAt >= 0) return floor(process.argv[floorAt + 1] ?? '');
-  const options = parseOptions(process.argv.slice(2));
+  const options = parseBenchOptions(process.argv.slice(2), ['root']);
+  const root = resolve(options.values.get('root') ?? ROOT);
+  const PROCESSOR_BIN = join(root, 'packages/processor/bin/processor.js');
   const work = await mkdtemp(join(tmpdir(), 'bench-processor-'));
   const log = (text: string): void => void process.stderr.write(`${text}\n`);
-  log(`bench:processor: ${options.rows.toLocaleString('en')} records, work dir ${work}`);
+  log(`bench:processor: ${options.rows.toLocaleString('en')} records, ${options.runs} run(s), work dir ${work}`);
+  const loadBefore = loadAverage();
   const s3 = await startS3();
   try {
-    const probe = await writeProbe(work);
-    const base: NodeJS.ProcessEnv = {
+    const runner = new ChildRunner(work, await writeProbe(work), {
       ...process.env,
       LOG_LEVEL: 'warning',
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
       AWS_REGION: s3.region,
-    };
-    const env = (label: string, rssFile: string): NodeJS.ProcessEnv => ({
-      ...base,
-      NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''} --require ${probe}`.trim(),
-      BENCH_RSS_FILE: rssFile,
-      BENCH_LABEL: label,
     });
 
     const singerPath = join(work, 'order_items.singer');
@@ -139,17 +108,16 @@ async function main(): Promise<void> {
 
     const { rules } = JSON.parse(await readFile(OLIST_CONFIG, 'utf8')) as { rules: unknown };
     const config = join(work, 'processor.json');
-    await writeFile(config, JSON.stringify({ bucket: BUCKET, key_template: '{stream}/{stream}.csv', rules }));
+    // Only the stream the input has, so the run warns of no other.
+    const ruleSet = { order_items: (rules as Record<string, unknown>).order_items };
+    await writeFile(config, JSON.stringify({ bucket: BUCKET, key_template: '{stream}/{stream}.csv', rules: ruleSet }));
 
-    const runProcessor = async (): Promise<Run> => {
+    const runProcessor = async (): Promise<ChildRun> => {
       const input = await open(singerPath, 'r');
       try {
-        const run = await timed(work, 'processor', (rssFile) =>
-          spawn(process.execPath, [PROCESSOR_BIN, '-c', config], {
-            env: env('processor', rssFile),
-            stdio: [input.fd, 'pipe', 'inherit'],
-          }),
-        );
+        const run = await runner.run('processor', (env) => [
+          [spawn(process.execPath, [PROCESSOR_BIN, '-c', config], { env: env('processor'), stdio: [input.fd, 'pipe', 'inherit'] }), 'processor'],
+        ]);
         if (!run.output.includes('"version":1')) throw new Error(`processor printed no state: ${run.output}`);
         return run;
       } finally {
@@ -157,15 +125,12 @@ async function main(): Promise<void> {
       }
     };
     const csvPath = join(work, 'order_items.csv');
-    const runFloor = (): Promise<Run> =>
-      timed(work, 'floor', (rssFile) =>
-        spawn(process.execPath, [__filename, '--floor', csvPath], {
-          env: env('floor', rssFile),
-          stdio: ['ignore', 'pipe', 'inherit'],
-        }),
-      );
+    const runFloor = (): Promise<ChildRun> =>
+      runner.run('floor', (env) => [
+        [spawn(process.execPath, [__filename, '--floor', csvPath], { env: env('floor'), stdio: ['ignore', 'pipe', 'inherit'] }), 'floor'],
+      ]);
 
-    log('warm-up: processor < order_items.singer (untimed; its object is the floor\'s input)');
+    log("warm-up: processor < order_items.singer (untimed; its object is the floor's input)");
     await runProcessor();
     const fetcher = s3Client(s3);
     const object = await fetcher.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'order_items/order_items.csv' }));
@@ -176,8 +141,8 @@ async function main(): Promise<void> {
     if (lines !== options.rows + 1) throw new Error(`object has ${lines} lines, expected ${options.rows + 1}`);
     log(`processor wrote ${format(csvSize / MB, 1)} MB of CSV`);
 
-    const floors: Run[] = [];
-    const processors: Run[] = [];
+    const floors: ChildRun[] = [];
+    const processors: ChildRun[] = [];
     for (let i = 1; i <= options.runs; i += 1) {
       log(`run ${i}/${options.runs}: (a) floor, lib-storage Upload of the same CSV bytes`);
       floors.push(await runFloor());
@@ -185,24 +150,20 @@ async function main(): Promise<void> {
       processors.push(await runProcessor());
     }
 
-    const wall = (runs: Run[]): number => median(runs.map((r) => r.seconds));
-    const peak = (runs: Run[], label: string): string => {
-      const values = runs.map((r) => r.rss[label]).filter((v): v is number => v !== undefined);
-      return values.length === 0 ? '?' : `${format(median(values), 0)} (max ${format(Math.max(...values), 0)})`;
-    };
-    const each = (runs: Run[]): string => runs.map((r) => format(r.seconds)).join(', ');
-    const a = wall(floors);
-    const b = wall(processors);
-    const rate = (seconds: number): string => Math.round(options.rows / seconds).toLocaleString('en');
+    const cpu = (runs: ChildRun[], label: string): number[] => runs.map((r) => r.figures[label]?.cpuSeconds ?? Number.NaN);
+    const peak = (runs: ChildRun[], label: string): string =>
+      format(Math.max(...runs.map((r) => r.figures[label]?.rssMb ?? Number.NaN)), 0);
+    const perMillion = (seconds: number[]): string => format((median(seconds) / options.rows) * 1e6);
+    const wall = (runs: ChildRun[]): number[] => runs.map((r) => r.seconds);
+    const ratio = processors.map((run, i) => run.seconds / floors[i]!.seconds);
     const table = [
-      `records: ${options.rows.toLocaleString('en')} (${format(singerSize / MB, 1)} MB Singer in, ${format(csvSize / MB, 1)} MB CSV out); medians of ${options.runs} run(s); Node ${process.version}`,
+      `records: ${options.rows.toLocaleString('en')} (${format(singerSize / MB, 1)} MB Singer in, ${format(csvSize / MB, 1)} MB CSV out); ${options.runs} run(s), median (min–max); Node ${process.version}${root === ROOT ? '' : `; processor of ${root}`}`,
+      `load average before ${loadBefore}, after ${loadAverage()}`,
       '',
-      '| run | wall s | records/s | ratio | goal | peak RSS MB |',
+      '| run | wall s | CPU s (per 1M records) | ratio to (a) | goal | peak RSS MB |',
       '| --- | ---: | ---: | ---: | --- | ---: |',
-      `| (a) lib-storage Upload of the CSV file (floor) | ${format(a)} | ${rate(a)} | 1.00 | | ${peak(floors, 'floor')} |`,
-      `| (b) processor < Singer file | ${format(b)} | ${rate(b)} | ${format(b / a)}× (a) | ≤ 2×, < 150 MB | ${peak(processors, 'processor')} |`,
-      '',
-      `wall s per run: (a) ${each(floors)}; (b) ${each(processors)}`,
+      `| (a) lib-storage Upload of the CSV file (floor) | ${spread(wall(floors))} | ${spread(cpu(floors, 'floor'))} | 1.00 | | ${peak(floors, 'floor')} |`,
+      `| (b) processor < Singer file | ${spread(wall(processors))} | ${spread(cpu(processors, 'processor'))} (${perMillion(cpu(processors, 'processor'))}) | ${spread(ratio)} | ≤ 2.0, < 150 MB | ${peak(processors, 'processor')} |`,
     ];
     process.stdout.write(`${table.join('\n')}\n`);
   } finally {

@@ -1,58 +1,59 @@
 /**
- * `npm run bench:tap [-- --rows N] [--load-method upsert|append-only] [--keep]`: tap-minio-csv
- * against its floor and COPY.
+ * `npm run bench:tap [-- --rows N] [--runs N] [--load-method upsert|append-only] [--root DIR] [--keep]`:
+ * tap-minio-csv, alone and piped into target-postgres, against COPY of the same CSV. `--root`
+ * runs the executables of another checkout (built), to compare two versions on one machine.
  *
- * One order_items-shaped CSV of N rows (default 1,000,000) is put in a local S3 server, then,
- * side by side in one run:
- *  (a) floor: GetObject streamed through csv-parse, rows counted (a child process);
- *  (b) `tap-minio-csv > /dev/null`;
- *  (c) `tap-minio-csv | target-postgres` into a fresh schema, against
- *      `COPY … FROM '<file>' CSV HEADER` of the same file from disk into a table of the types
- *      the target creates.
- * Each child process reports its peak RSS (`process.resourceUsage().maxRSS`) through a
- * `--require`d probe, so the figures are the real executables', not this script's.
- * Goals: (b) ≤ 2× (a); (c) ≤ 2.5× COPY; every process < 150 MB, flat from 1M to 5M rows.
+ * One order_items-shaped CSV of N rows (default 1,000,000) is put in a local S3 server, and a
+ * local PostgreSQL is started with its durable settings (fsync and synchronous_commit on, as
+ * `startPostgres` keeps them). After an untimed warm-up run of the tap, each of `--runs` runs
+ * (default 3) measures, one after the other:
+ *  (a) floor: `COPY order_items FROM STDIN (FORMAT csv, HEADER true)` of the CSV file through
+ *      pg-copy-streams, in one transaction, into an empty table keyed as the target keys it
+ *      (order_id, product_id, order_item_id);
+ *  (a') the same with `psql -c '\copy …'`, when `psql` is on PATH (or in /usr/lib/postgresql);
+ *  (b) `tap-minio-csv > /dev/null`: the tap's own wall and CPU time;
+ *  (c) `tap-minio-csv | target-postgres` into a fresh schema (every row an insert).
+ * Ratios are taken within each run, then the medians reported. Each child reports its peak RSS
+ * and CPU time through a `--require`d probe, so the figures are the real executables'.
+ * Goals: (c) ≤ 2× (a); every process < 150 MB, flat from 1M to 5M rows.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { parse } from 'csv-parse';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 
 import { startPostgres, startS3 } from '../local-services';
-import { collect, format, MB, ORDER_ITEMS_HEADER, orderItemCsv, orderItemRows, readRss, s3Client, writeProbe } from './support';
+import {
+  type ChildRun,
+  ChildRunner,
+  copyCsvFile,
+  findPsql,
+  format,
+  freshTable,
+  loadAverage,
+  MB,
+  median,
+  ORDER_ITEMS_HEADER,
+  ORDER_ITEMS_KEYED_DDL,
+  orderItemCsv,
+  orderItemRows,
+  parseBenchOptions,
+  psqlCopy,
+  s3Client,
+  spread,
+  writeProbe,
+} from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
-const TAP_BIN = join(ROOT, 'packages/tap-minio-csv/bin/tap-minio-csv.js');
-const TARGET_BIN = join(ROOT, 'packages/target-postgres/bin/target-postgres.js');
 const BUCKET = 'bench-tap';
 const KEY = 'order_items/order_items.csv';
-
-interface Options {
-  rows: number;
-  keep: boolean;
-  /** target-postgres's `load_method`; default: the target's own (upsert, the tables have keys). */
-  loadMethod?: string;
-}
-
-function parseOptions(argv: string[]): Options {
-  const options: Options = { rows: 1_000_000, keep: false };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    if (arg === '--rows') options.rows = Number(argv[++i]);
-    else if (arg?.startsWith('--rows=')) options.rows = Number(arg.slice('--rows='.length));
-    else if (arg === '--keep') options.keep = true;
-    else if (arg === '--load-method') options.loadMethod = argv[++i];
-  }
-  if (!Number.isInteger(options.rows) || options.rows < 1) throw new Error('--rows needs a positive integer');
-  return options;
-}
+const FLOOR_TABLE = 'bench_floor.order_items';
+const TARGET_SCHEMA = 'bench_tap';
 
 /** Writes an Olist order_items-shaped CSV: the real file's columns and value shapes. */
 async function writeOrderItems(path: string, rows: number): Promise<void> {
@@ -69,79 +70,35 @@ async function writeOrderItems(path: string, rows: number): Promise<void> {
   await once(out, 'finish');
 }
 
+/** One run's figures. */
 interface Run {
-  seconds: number;
-  /** Peak RSS in MB per labelled process. */
-  rss: Record<string, number>;
-  output?: string;
-}
-
-async function exitOf(child: ChildProcess, label: string): Promise<void> {
-  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
-  if (code !== 0) throw new Error(`${label} exited with ${code ?? signal}`);
-}
-
-interface Env {
-  work: string;
-  probe: string;
-  base: NodeJS.ProcessEnv;
-}
-
-function childEnv(env: Env, label: string, rssFile: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    ...env.base,
-    ...extra,
-    NODE_OPTIONS: `${env.base.NODE_OPTIONS ?? ''} --require ${env.probe}`.trim(),
-    BENCH_RSS_FILE: rssFile,
-    BENCH_LABEL: label,
-  };
-}
-
-/** Runs children wired up by `start`, timing from the first spawn to the last exit. */
-async function timed(
-  env: Env,
-  name: string,
-  start: (rssFile: string) => Array<[ChildProcess, string]>,
-): Promise<Run> {
-  const rssFile = join(env.work, `${name}.rss`);
-  const began = process.hrtime.bigint();
-  const children = start(rssFile);
-  // Only the last child's stdout is this script's to read: an earlier one feeds the next process.
-  const output = collect(children[children.length - 1]?.[0].stdout ?? null);
-  await Promise.all(children.map(([child, label]) => exitOf(child, label)));
-  const seconds = Number(process.hrtime.bigint() - began) / 1e9;
-  return { seconds, rss: await readRss(rssFile), output: await output };
-}
-
-/** (a) in the child: GetObject → csv-parse, count rows. */
-async function floor(): Promise<void> {
-  const client = s3Client({
-    endpoint: process.env.BENCH_S3_ENDPOINT,
-    region: process.env.BENCH_S3_REGION,
-    accessKeyId: process.env.BENCH_S3_KEY,
-    secretAccessKey: process.env.BENCH_S3_SECRET,
-  });
-  const response = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY }));
-  const parser = (response.Body as Readable).pipe(parse({ from_line: 2 }));
-  let rows = 0;
-  for await (const record of parser) if (record) rows += 1;
-  process.stdout.write(`${rows}\n`);
-  client.destroy();
+  copy: number;
+  psql: number | undefined;
+  tapAlone: ChildRun;
+  pipeline: ChildRun;
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--floor')) return floor();
-  const options = parseOptions(process.argv.slice(2));
+  const options = parseBenchOptions(process.argv.slice(2), ['load-method', 'root']);
+  const loadMethod = options.values.get('load-method');
+  const root = resolve(options.values.get('root') ?? ROOT);
+  const TAP_BIN = join(root, 'packages/tap-minio-csv/bin/tap-minio-csv.js');
+  const TARGET_BIN = join(root, 'packages/target-postgres/bin/target-postgres.js');
   const work = await mkdtemp(join(tmpdir(), 'bench-tap-'));
   const log = (text: string): void => void process.stderr.write(`${text}\n`);
-  log(`bench:tap: ${options.rows.toLocaleString('en')} rows, work dir ${work}`);
+  log(`bench:tap: ${options.rows.toLocaleString('en')} rows, ${options.runs} run(s), work dir ${work}`);
+  const loadBefore = loadAverage();
   const [s3, pg] = await Promise.all([startS3(), startPostgres()]);
+  const client = new Client({ connectionString: pg.url });
   try {
-    const env: Env = { work, probe: await writeProbe(work), base: { ...process.env, LOG_LEVEL: 'warning' } };
+    const runner = new ChildRunner(work, await writeProbe(work), { ...process.env, LOG_LEVEL: 'warning' });
     const csvPath = join(work, 'order_items.csv');
     await writeOrderItems(csvPath, options.rows);
     const size = (await stat(csvPath)).size;
     log(`generated ${format(size / MB, 1)} MB`);
+    // psql reads the file itself, possibly as another user: let it through the temp folder.
+    await chmod(work, 0o755);
+    await chmod(csvPath, 0o644);
 
     const uploader = s3Client(s3);
     await uploader.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -166,7 +123,7 @@ async function main(): Promise<void> {
             table_name: 'order_items',
             search_prefix: 'order_items/',
             search_pattern: '\\.csv$',
-            key_properties: 'order_id,order_item_id',
+            key_properties: 'order_id,product_id,order_item_id',
             date_overrides: 'shipping_limit_date',
           },
         ],
@@ -177,94 +134,97 @@ async function main(): Promise<void> {
       targetConfig,
       JSON.stringify({
         connection_string: pg.url,
-        default_target_schema: 'bench_tap',
-        ...(options.loadMethod ? { load_method: options.loadMethod } : {}),
+        default_target_schema: TARGET_SCHEMA,
+        ...(loadMethod ? { load_method: loadMethod } : {}),
       }),
     );
 
-    log('(a) floor: GetObject | csv-parse');
-    const a = await timed(env, 'a', (rssFile) => [
-      [
-        spawn(process.execPath, [__filename, '--floor'], {
-          env: childEnv(env, 'floor', rssFile, {
-            BENCH_S3_ENDPOINT: s3.endpoint,
-            BENCH_S3_REGION: s3.region,
-            BENCH_S3_KEY: s3.accessKeyId,
-            BENCH_S3_SECRET: s3.secretAccessKey,
-          }),
-          stdio: ['ignore', 'pipe', 'inherit'],
-        }),
-        'floor',
-      ],
-    ]);
-    if (Number(a.output) !== options.rows) throw new Error(`floor counted ${a.output} rows, expected ${options.rows}`);
-
-    log('(b) tap-minio-csv > /dev/null');
-    const devNull = createWriteStream('/dev/null');
-    await once(devNull, 'open');
-    const b = await timed(env, 'b', (rssFile) => [
-      [
-        spawn(process.execPath, [TAP_BIN, '-c', tapConfig], {
-          env: childEnv(env, 'tap', rssFile),
-          stdio: ['ignore', devNull, 'inherit'],
-        }),
-        'tap',
-      ],
-    ]);
-    devNull.close();
-
-    log('(c) tap-minio-csv | target-postgres');
-    const c = await timed(env, 'c', (rssFile) => {
-      const tap = spawn(process.execPath, [TAP_BIN, '-c', tapConfig], {
-        env: childEnv(env, 'tap', rssFile),
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const target = spawn(process.execPath, [TARGET_BIN, '-c', targetConfig], {
-        env: childEnv(env, 'target', rssFile),
-        stdio: [tap.stdout, 'ignore', 'inherit'],
-      });
-      return [
-        [tap, 'tap'],
-        [target, 'target'],
-      ];
-    });
-
-    log('COPY … FROM file CSV HEADER');
-    // The server reads the file itself: let its user through the temp folder.
-    await chmod(work, 0o755);
-    await chmod(csvPath, 0o644);
-    const client = new Client({ connectionString: pg.url });
     await client.connect();
-    let copySeconds: number;
-    let loaded: number;
-    try {
-      const counted = await client.query<{ n: string }>('SELECT count(*) AS n FROM bench_tap.order_items');
-      loaded = Number(counted.rows[0]?.n);
-      await client.query(`CREATE TABLE bench_copy (order_id text, order_item_id bigint, product_id text,
-        seller_id text, shipping_limit_date timestamptz, price numeric, freight_value numeric)`);
-      await client.query(`SET TIME ZONE 'UTC'`);
-      const began = process.hrtime.bigint();
-      await client.query(`COPY bench_copy FROM '${csvPath.replace(/'/g, "''")}' WITH (FORMAT csv, HEADER true)`);
-      copySeconds = Number(process.hrtime.bigint() - began) / 1e9;
-    } finally {
-      await client.end();
-    }
-    if (loaded !== options.rows) throw new Error(`target loaded ${loaded} rows, expected ${options.rows}`);
+    await client.query(`SET TimeZone TO 'UTC'; CREATE SCHEMA IF NOT EXISTS bench_floor`);
+    const settings = await client.query<{ name: string; setting: string }>(
+      `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level') ORDER BY name`,
+    );
+    const server = settings.rows.map((row) => `${row.name}=${row.setting}`).join(', ');
+    const psql = findPsql();
 
-    const rate = (seconds: number): string => Math.round(options.rows / seconds).toLocaleString('en');
-    const mb = (run: Run, label: string): string => (run.rss[label] === undefined ? '?' : format(run.rss[label], 0));
+    const tapAlone = (): Promise<ChildRun> =>
+      runner.run('tap', (env) => [
+        [spawn(process.execPath, [TAP_BIN, '-c', tapConfig], { env: env('tap'), stdio: ['ignore', 'ignore', 'inherit'] }), 'tap'],
+      ]);
+    const tapToTarget = (): Promise<ChildRun> =>
+      runner.run('pipeline', (env) => {
+        const tap = spawn(process.execPath, [TAP_BIN, '-c', tapConfig], {
+          env: env('tap'),
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        const target = spawn(process.execPath, [TARGET_BIN, '-c', targetConfig], {
+          env: env('target'),
+          stdio: [tap.stdout, 'ignore', 'inherit'],
+        });
+        return [
+          [tap, 'tap'],
+          [target, 'target'],
+        ];
+      });
+    const count = async (table: string): Promise<number> =>
+      Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n);
+    const expectRows = async (table: string, what: string): Promise<void> => {
+      const n = await count(table);
+      if (n !== options.rows) throw new Error(`${what} loaded ${n} rows, expected ${options.rows}`);
+    };
+
+    log('warm-up: tap-minio-csv > /dev/null (untimed)');
+    await tapAlone();
+    const runs: Run[] = [];
+    for (let i = 1; i <= options.runs; i += 1) {
+      log(`run ${i}/${options.runs}: (a) COPY via pg-copy-streams`);
+      await freshTable(client, FLOOR_TABLE, ORDER_ITEMS_KEYED_DDL);
+      const copy = await copyCsvFile(client, FLOOR_TABLE, csvPath);
+      await expectRows(FLOOR_TABLE, 'COPY');
+      let psqlSeconds: number | undefined;
+      if (psql !== undefined) {
+        log(`run ${i}/${options.runs}: (a') psql \\copy`);
+        await freshTable(client, FLOOR_TABLE, ORDER_ITEMS_KEYED_DDL);
+        psqlSeconds = await psqlCopy(psql, pg.url, FLOOR_TABLE, csvPath);
+        await expectRows(FLOOR_TABLE, 'psql \\copy');
+      }
+      await client.query(`DROP TABLE ${FLOOR_TABLE}`);
+      log(`run ${i}/${options.runs}: (b) tap-minio-csv > /dev/null`);
+      const alone = await tapAlone();
+      log(`run ${i}/${options.runs}: (c) tap-minio-csv | target-postgres`);
+      await client.query(`DROP SCHEMA IF EXISTS ${TARGET_SCHEMA} CASCADE`);
+      const piped = await tapToTarget();
+      await expectRows(`${TARGET_SCHEMA}.order_items`, 'the target');
+      runs.push({ copy, psql: psqlSeconds, tapAlone: alone, pipeline: piped });
+    }
+
+    const rows = options.rows;
+    const perMillion = (seconds: number): number => (seconds / rows) * 1e6;
+    const cpu = (run: ChildRun, label: string): number => run.figures[label]?.cpuSeconds ?? Number.NaN;
+    const rss = (run: ChildRun, label: string): number => run.figures[label]?.rssMb ?? Number.NaN;
+    const peak = (values: number[]): string => `${format(Math.max(...values), 0)}`;
+    const copies = runs.map((r) => r.copy);
+    const pipelineWall = runs.map((r) => r.pipeline.seconds);
+    const ratio = runs.map((r) => r.pipeline.seconds / r.copy);
+    const psqlRuns = runs.flatMap((r) => (r.psql === undefined ? [] : [r.psql]));
     const lines = [
-      `rows: ${options.rows.toLocaleString('en')} (${format(size / MB, 1)} MB CSV), target load_method ${options.loadMethod ?? 'default'}`,
+      `rows: ${rows.toLocaleString('en')} (${format(size / MB, 1)} MB CSV); ${options.runs} run(s), median (min–max); Node ${process.version}; target load_method ${loadMethod ?? 'default'}${root === ROOT ? '' : `; executables of ${root}`}`,
+      `PostgreSQL: ${server}; load average before ${loadBefore}, after ${loadAverage()}`,
       '',
-      '| run | wall s | rows/s | ratio | goal | peak RSS MB |',
-      '| --- | ---: | ---: | ---: | --- | --- |',
-      `| (a) GetObject → csv-parse (floor) | ${format(a.seconds)} | ${rate(a.seconds)} | 1.00 | | ${mb(a, 'floor')} |`,
-      `| (b) tap-minio-csv > /dev/null | ${format(b.seconds)} | ${rate(b.seconds)} | ${format(b.seconds / a.seconds)}× (a) | ≤ 2× | tap ${mb(b, 'tap')} |`,
-      `| COPY … FROM file CSV | ${format(copySeconds)} | ${rate(copySeconds)} | 1.00 | | (server) |`,
-      `| (c) tap-minio-csv \\| target-postgres | ${format(c.seconds)} | ${rate(c.seconds)} | ${format(c.seconds / copySeconds)}× COPY | ≤ 2.5× | tap ${mb(c, 'tap')}, target ${mb(c, 'target')} |`,
+      '| run | wall s | CPU s (per 1M rows) | ratio to (a) | goal | peak RSS MB |',
+      '| --- | ---: | ---: | ---: | --- | ---: |',
+      `| (a) COPY via pg-copy-streams, keyed table (floor) | ${spread(copies)} | (server) | 1.00 | | (server) |`,
+      psqlRuns.length > 0
+        ? `| (a') psql \\copy, keyed table | ${spread(psqlRuns)} | (server) | ${spread(runs.map((r) => (r.psql ?? Number.NaN) / r.copy))} | | (server) |`
+        : `| (a') psql \\copy | (no psql found) | | | | |`,
+      `| (b) tap-minio-csv > /dev/null | ${spread(runs.map((r) => r.tapAlone.seconds))} | ${spread(runs.map((r) => cpu(r.tapAlone, 'tap')))} (${format(perMillion(median(runs.map((r) => cpu(r.tapAlone, 'tap')))))}) | ${spread(runs.map((r) => r.tapAlone.seconds / r.copy))} | | ${peak(runs.map((r) => rss(r.tapAlone, 'tap')))} |`,
+      `| (c) tap-minio-csv \\| target-postgres | ${spread(pipelineWall)} | tap ${spread(runs.map((r) => cpu(r.pipeline, 'tap')))}, target ${spread(runs.map((r) => cpu(r.pipeline, 'target')))} | ${spread(ratio)} | ≤ 2.0 | tap ${peak(runs.map((r) => rss(r.pipeline, 'tap')))}, target ${peak(runs.map((r) => rss(r.pipeline, 'target')))} |`,
+      '',
+      `wall s per run: (a) ${copies.map((s) => format(s)).join(', ')}; (c) ${pipelineWall.map((s) => format(s)).join(', ')}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
+    await client.end().catch(() => undefined);
     await Promise.allSettled([s3.stop(), pg.stop()]);
     if (!options.keep) await rm(work, { recursive: true, force: true });
   }
