@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type JsonSchema, openCsv, type RecordPosition, type RunContext, type SchemaMessage, Sink } from '@singer-ts/singer';
+import { type JsonSchema, openCsv, type RecordPosition, type RunContext, type ScannedRecord, type SchemaMessage, Sink } from '@singer-ts/singer';
 
 import type { ProcessorConfig } from './config';
 import { type CsvValueEncoder, csvValueEncoder, encodeCsvValue } from './csv-encoding';
@@ -64,6 +64,9 @@ export class CsvObjectSink extends Sink {
   /** Staging objects already completed that are not yet published or deleted. */
   private readonly leftovers = new Set<string>();
   private warnedSingleNull = false;
+  /** Per plan column, its property's index in scanned records of `scannedProperties`. */
+  private scannedIndexes: number[] = [];
+  private scannedProperties: readonly string[] | undefined;
 
   constructor(
     schema: SchemaMessage,
@@ -96,6 +99,36 @@ export class CsvObjectSink extends Sink {
       const column = plan[i]!;
       line += `,${column.field(record[column.column])}`;
     }
+    return this.writeRow(line);
+  }
+
+  override get scansRecords(): boolean {
+    return true;
+  }
+
+  override takesScanned(): boolean {
+    return true;
+  }
+
+  /** `processRecord` for a record the SDK matched as text: values read from it, no object made. */
+  protected override processScanned(record: ScannedRecord, _position: RecordPosition): void | Promise<void> {
+    if (record.properties !== this.scannedProperties) {
+      const index = new Map(record.properties.map((name, i) => [name, i]));
+      this.scannedIndexes = this.plan.map((column) => index.get(column.column) ?? -1);
+      this.scannedProperties = record.properties;
+    }
+    const plan = this.plan;
+    const indexes = this.scannedIndexes;
+    let line = '';
+    for (let i = 0; i < plan.length; i += 1) {
+      const index = indexes[i]!;
+      const field = plan[i]!.field(index === -1 ? undefined : record.value(index));
+      line = i === 0 ? field : `${line},${field}`;
+    }
+    return this.writeRow(line);
+  }
+
+  private writeRow(line: string): void | Promise<void> {
     if (line === '') this.warnSingleNull();
     this.writer ??= this.startWriter(this.header);
     return this.writer.writeLine(`${line}\r\n`, this.context.signal);
@@ -151,6 +184,7 @@ export class CsvObjectSink extends Sink {
     const current = new Set(compiled.columns);
     const header = [...this.header, ...compiled.columns.filter((c) => !this.header.includes(c))];
     this.header = header;
+    this.scannedProperties = undefined;
     const properties = schema.schema.properties ?? {};
     this.plan = header.map((column) => ({
       column,
