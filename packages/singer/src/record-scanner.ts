@@ -221,7 +221,12 @@ export class ScannedRecord {
   /** The record as an object, equal to what `JSON.parse` of its text gives. */
   toObject(): Record<string, unknown> {
     const record: Record<string, unknown> = {};
-    for (let i = 0; i < this.properties.length; i += 1) record[this.properties[i] as string] = this.value(i);
+    for (let i = 0; i < this.properties.length; i += 1) {
+      const name = this.properties[i] as string;
+      // An own property, as JSON.parse makes it, even for `__proto__`.
+      if (name === '__proto__') Object.defineProperty(record, name, { value: this.value(i), enumerable: true, writable: true, configurable: true });
+      else record[name] = this.value(i);
+    }
     return record;
   }
 }

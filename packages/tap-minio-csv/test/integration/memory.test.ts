@@ -102,7 +102,9 @@ async function runMeasured(dir: string, config: string, stallAfter: number): Pro
       // records or the output would add at least that. What streaming adds does not depend on
       // the size (the young generation is capped by the launcher on every Node.js line).
       expect(full.length - quarter.length).toBeGreaterThan(34 * MB);
-      expect(big.peak - small.peak).toBeLessThan((full.length - quarter.length) / MB / 4);
+      // Buffering the larger object would add at least its 36 MB more of CSV (more as JSON);
+      // V8's old generation settling over the longer run accounts for up to about 16 MB.
+      expect(big.peak - small.peak).toBeLessThan((full.length - quarter.length) / MB / 2);
       expect(big.peak).toBeLessThan(150);
     } finally {
       await rm(dir, { recursive: true, force: true });
