@@ -38,19 +38,6 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
    */
   readonly commitOnState: boolean = true;
 
-  /**
-   * True for a target whose `commit()` is ordered after all work its sinks started before it and
-   * before all work they start after it (one queue of work on one connection), and whose loads
-   * are idempotent (an upsert). The SDK then lets each commit run while the next records are
-   * read, and prints the state once the commit is done; at most one commit is in flight. A run
-   * killed meanwhile may have committed one checkpoint more than it printed, which a re-run
-   * from the printed state loads again, harmlessly. Default false: the SDK waits for every
-   * sink's work to settle, commits, prints the state, and only then reads on.
-   */
-  protected get pipelinesCommits(): boolean {
-    return false;
-  }
-
   /** Validate each record against its stream's SCHEMA (default true). */
   get validateRecords(): boolean {
     return true;
@@ -62,8 +49,6 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
   #pendingState: { value: unknown; text: string } | undefined;
   #lastEmittedText: string | undefined;
   #uncommitted = false;
-  /** The commit running while records are read (`pipelinesCommits`), with its state's printing. */
-  #commitInFlight: Promise<void> | undefined;
 
   constructor(
     readonly config: C,
@@ -190,11 +175,9 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
         }
       }
       signal.throwIfAborted();
-      await this.#checkpoint(writer, true);
+      await this.#checkpoint(writer);
       for (const slot of this.#slots.values()) slot.counter.finish();
     } catch (error) {
-      // A commit already on its way finishes (and prints its state) before the rollback.
-      await this.#commitInFlight?.catch(() => undefined);
       for (const slot of this.#slots.values()) {
         await slot.sink.abort().catch((cause: unknown) => {
           logger.debug(`stream ${JSON.stringify(slot.sink.stream)}: abort failed: ${String(cause)}`);
@@ -214,36 +197,12 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
     }
   }
 
-  /**
-   * Drain every sink, let their drains settle, commit, then print the pending state value if it
-   * is new. With `pipelinesCommits`, a checkpoint before the last starts the commit and returns;
-   * the commit runs while the next records are read, and its state is printed when it is done.
-   */
-  async #checkpoint(writer: MessageWriter, last = false): Promise<void> {
+  /** Drain every sink, let their drains settle, commit, then print the pending state value if it is new. */
+  async #checkpoint(writer: MessageWriter): Promise<void> {
     for (const slot of this.#slots.values()) {
       if (!slot.sink.hasPending) continue;
       await slot.sink.drain();
       this.#uncommitted = true;
-    }
-    // One commit at a time, in order; the one before may have failed, which ends the run here.
-    await this.#commitInFlight;
-    this.#commitInFlight = undefined;
-    const state = this.#pendingState;
-    const print = async (): Promise<void> => {
-      if (state && state.text !== this.#lastEmittedText) {
-        await writer.writeStateValue(state.value);
-        this.#lastEmittedText = state.text;
-      }
-    };
-    if (this.pipelinesCommits && !last) {
-      if (!this.#uncommitted) return print();
-      this.context.signal.throwIfAborted();
-      this.#uncommitted = false;
-      const inFlight = this.commit().then(print);
-      // Its failure is thrown by the next checkpoint, or the run's end; never unhandled.
-      inFlight.catch(() => undefined);
-      this.#commitInFlight = inFlight;
-      return;
     }
     for (const slot of this.#slots.values()) await slot.sink.settle();
     if (this.#uncommitted) {
@@ -251,7 +210,11 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
       await this.commit();
       this.#uncommitted = false;
     }
-    await print();
+    const state = this.#pendingState;
+    if (state && state.text !== this.#lastEmittedText) {
+      await writer.writeStateValue(state.value);
+      this.#lastEmittedText = state.text;
+    }
   }
 
   async #acceptSchema(received: SchemaMessage): Promise<void> {

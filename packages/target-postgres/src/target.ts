@@ -58,19 +58,7 @@ export class TargetPostgres extends Target<TargetPostgresConfig, PostgresSink> {
     return sink;
   }
 
-  /**
-   * Every statement goes through the session's one queue, so a commit comes after the work
-   * asked for before it and before the work asked for after it. When every stream is an upsert
-   * (loading a checkpoint again changes nothing), the SDK lets commits run while the next
-   * records are read. An append-only stream keeps commit and state in step: a checkpoint
-   * committed but not printed would be appended twice by a re-run.
-   */
-  protected override get pipelinesCommits(): boolean {
-    for (const sink of this.sinks) if (sink.loadMethod !== 'upsert') return false;
-    return true;
-  }
-
-  /** Queued after every sink's units; a failed unit has failed the session, so COMMIT never meets it. */
+  /** The SDK has settled every sink's merges; a failed one has failed the session, so COMMIT never meets it. */
   protected override async commit(): Promise<void> {
     await this.session.commit();
   }
