@@ -6,14 +6,14 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 
 import { type KaggleStandIn, startKaggleStandIn } from './kaggle-stand-in';
 import { startFailureLine } from './local-postgres';
 import type { PostgresService, S3Service } from './local-services';
 import { DEFAULT_DATA_DIR, exitWith, LOCAL_PG_PASSWORD, startLocalPostgres, startLocalS3 } from './pipeline/environment';
-import { loadInputsFingerprint, savedFingerprint, saveFingerprint } from './pipeline/load-inputs';
+import { loadInputsFingerprint, s3ClientFromEnv, savedFingerprint, saveFingerprint } from './pipeline/load-inputs';
 import { PhaseClock } from './pipeline/phase-clock';
 import { runPair, runToFile } from './pipeline/run-pair';
 import { describeRecords, discoverCatalog, runStageUnits, type StageResult, unitLine } from './pipeline/run-units';
@@ -255,16 +255,7 @@ async function checkPostgres(env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 async function checkS3(env: NodeJS.ProcessEnv, bucket: string): Promise<void> {
-  const client = new S3Client({
-    endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
-    region: env.AWS_REGION ?? 'us-east-1',
-    forcePathStyle: true,
-    maxAttempts: 2,
-    credentials:
-      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
-        : undefined,
-  });
+  const client = s3ClientFromEnv(env);
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (error) {

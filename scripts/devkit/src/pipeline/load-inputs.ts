@@ -19,14 +19,7 @@ export async function loadInputsFingerprint(pipeline: PipelineStages, env: NodeJ
   for (const path of [...tap.configs, ...target.configs]) add(`config ${path}`, await readFile(path, 'utf8'));
   add('state', await readFile(stateFile, 'utf8').catch(() => ''));
   for (const name of ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER']) add(name, env[name] ?? '');
-  const client = new S3Client({
-    endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
-    region: env.AWS_REGION ?? 'us-east-1',
-    forcePathStyle: true,
-    maxAttempts: 2,
-    credentials:
-      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined,
-  });
+  const client = s3ClientFromEnv(env);
   try {
     let token: string | undefined;
     do {
@@ -50,4 +43,16 @@ export async function savedFingerprint(path: string): Promise<string | undefined
 export async function saveFingerprint(path: string, fingerprint: string): Promise<void> {
   await writeFile(`${path}.tmp`, `${fingerprint}\n`);
   await rename(`${path}.tmp`, path);
+}
+
+/** An S3 client for the pipeline's services as the environment names them (the connectors' variables). */
+export function s3ClientFromEnv(env: NodeJS.ProcessEnv): S3Client {
+  return new S3Client({
+    endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
+    region: env.AWS_REGION ?? 'us-east-1',
+    forcePathStyle: true,
+    maxAttempts: 2,
+    credentials:
+      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined,
+  });
 }
