@@ -5,12 +5,6 @@ import type { Message } from './messages';
 
 const FLUSH_AT = 64 * 1024;
 
-/** Bytes of a reused output buffer: a chunk of twice FLUSH_AT characters at 3 bytes each (larger ones get a buffer of their own). */
-const OUT_BUFFER_BYTES = 2 * FLUSH_AT * 3;
-
-/** Output buffers kept for reuse. */
-const SPARE_BUFFERS = 4;
-
 /** What follows a RECORD's `record` object. */
 function recordSuffix(timeExtracted: string | undefined): string {
   return timeExtracted === undefined ? '}' : `,"time_extracted":"${timeExtracted}"}`;
@@ -27,20 +21,8 @@ export class MessageWriter {
   private failure: Error | undefined;
   private draining: Promise<void> | undefined;
   private readonly recordPrefixes = new Map<string, string>();
-  /** Buffers whose write completed, for the next chunks (see `reuseBuffers`). */
-  private readonly spare: Buffer[] = [];
-  /**
-   * Whether chunks are encoded into buffers reused from write to write. Only for a destination
-   * that is done with a buffer when its write's callback runs, which process.stdout is (a pipe
-   * or a file descriptor), and a Writable in general is not (a PassThrough hands the very buffer
-   * on). NOTE: a new Buffer per 64 KiB chunk is memory V8 frees only when its heap collects, and
-   * the tap makes output faster than heap garbage: on Node 26, with stdout a file, they held
-   * ~13 MB and peak RSS reached 146 MB.
-   */
-  private readonly reuseBuffers: boolean;
 
   constructor(private readonly out: Writable = process.stdout) {
-    this.reuseBuffers = out === process.stdout;
     out.on('error', (error: Error) => {
       this.failure = error;
     });
@@ -135,21 +117,11 @@ export class MessageWriter {
     this.buffer = [];
     this.buffered = 0;
     // Written at once, so output order never depends on who awaits what.
-    if (!this.send(chunk) && this.draining === undefined) {
+    if (!this.out.write(chunk) && this.draining === undefined) {
       this.draining = this.waitForDrain().finally(() => {
         this.draining = undefined;
       });
     }
-  }
-
-  /** Writes one chunk; returns what `write()` returns. */
-  private send(chunk: string): boolean {
-    if (!this.reuseBuffers || chunk.length * 3 > OUT_BUFFER_BYTES) return this.out.write(chunk);
-    const buffer = this.spare.pop() ?? Buffer.allocUnsafeSlow(OUT_BUFFER_BYTES);
-    const length = buffer.write(chunk, 0, 'utf8');
-    return this.out.write(buffer.subarray(0, length), (error) => {
-      if (!error && this.spare.length < SPARE_BUFFERS) this.spare.push(buffer);
-    });
   }
 
   private waitForDrain(): Promise<void> {
