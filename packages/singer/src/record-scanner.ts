@@ -18,10 +18,9 @@
  * error or warning. So the fast path never decides anything the generic path would decide
  * differently; it only skips the work.
  */
-import { isDate, isDateTime, isTime } from './datetime';
 import type { JsonSchema } from './messages';
 import { EXACT_NUMBER_KEYWORD } from './schema-normalize';
-import { compileNumberCheck, type NumberLimits } from './validate';
+import { compileNumberCheck, type NumberLimits, RECORD_FORMATS } from './validate';
 
 /** What a scanned property's text is. A string: the text is its value. */
 export const TOKEN_STRING = 2;
@@ -65,20 +64,10 @@ const INTEGER = '-?(?:0|[1-9]\\d{0,14})';
 /** A JSON number whose digits and points from its first digit are fewer than 16, exponent at most two digits. */
 const NUMBER = '(?=-?[\\d.]{1,15}(?![\\d.]))-?(?:0|[1-9]\\d*)(?:\\.\\d+)?(?:[eE][+-]?\\d{1,2})?';
 
-const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const SURROGATE = /[\ud800-\udfff]/;
 
 /** Checks a captured value's text: true only when the validator surely accepts the value. */
 type TextCheck = (text: string) => boolean;
-
-/** The formats the validator checks, by the same functions. Others it does not check either. */
-const FORMATS: Readonly<Record<string, TextCheck>> = {
-  'date-time': isDateTime,
-  date: isDate,
-  time: isTime,
-  'singer.decimal': (text) => DECIMAL_TEXT.test(text),
-  'x-singer.decimal': (text) => DECIMAL_TEXT.test(text),
-};
 
 interface PropertyPattern {
   /** The value's part of the pattern, with one capture group. */
@@ -116,7 +105,7 @@ function propertyPattern(node: unknown): PropertyPattern | undefined {
     case 'string': {
       source = `"(${STRING_TEXT})"`;
       kind = TOKEN_STRING;
-      const format = typeof schema.format === 'string' ? FORMATS[schema.format] : undefined;
+      const format = typeof schema.format === 'string' && Object.hasOwn(RECORD_FORMATS, schema.format) ? RECORD_FORMATS[schema.format] : undefined;
       if (format) checks.push(format);
       const { minLength, maxLength } = schema;
       if (minLength !== undefined || maxLength !== undefined) {
