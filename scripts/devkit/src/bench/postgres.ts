@@ -6,14 +6,7 @@
  * used as it is; its settings are printed); otherwise one is started for the run and removed
  * after. The test suite's fsync-off server is never used here.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-
 import { Client } from 'pg';
-import type * as CopyStreams from 'pg-copy-streams';
 
 import { startPostgres } from '../local-services';
 
@@ -49,66 +42,4 @@ export async function benchPostgres(): Promise<BenchPostgres> {
     durable: values.fsync === 'on' && values.synchronous_commit !== 'off',
     stop: async () => server?.stop(),
   };
-}
-
-/** `psql` on PATH, or the newest one Debian's packages install; `undefined` when there is none. */
-export function findPsql(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir !== '' && existsSync(join(dir, 'psql'))) return join(dir, 'psql');
-  }
-  const debian = '/usr/lib/postgresql';
-  if (!existsSync(debian)) return undefined;
-  const versions = readdirSync(debian).filter((v) => existsSync(join(debian, v, 'bin', 'psql')));
-  versions.sort((a, b) => Number(b) - Number(a));
-  return versions[0] === undefined ? undefined : join(debian, versions[0], 'bin', 'psql');
-}
-
-/** Runs SQL statements on a fresh connection. */
-export async function sql(url: string, text: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-export async function countRows(url: string, table: string): Promise<number> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
-    return Number(rows[0]?.n);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Seconds `psql \copy` takes to load a CSV file (with a header) into `table`, one transaction. */
-export async function psqlCopy(psql: string, url: string, table: string, csvPath: string): Promise<number> {
-  const started = process.hrtime.bigint();
-  const child = spawn(psql, [url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ${table} FROM '${csvPath}' WITH (FORMAT csv, HEADER true)`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => void (stderr += chunk));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`psql \\copy into ${table} failed: ${stderr.trim()}`);
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
-/** Seconds `COPY … FROM STDIN (FORMAT csv)` through pg-copy-streams takes, in one transaction. */
-export async function driverCopy(copyFrom: typeof CopyStreams.from, url: string, table: string, csvPath: string): Promise<number> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    const started = process.hrtime.bigint();
-    await client.query('BEGIN');
-    await pipeline(createReadStream(csvPath, { highWaterMark: 256 * 1024 }), client.query(copyFrom(`COPY ${table} FROM STDIN WITH (FORMAT csv, HEADER true)`)));
-    await client.query('COMMIT');
-    return Number(process.hrtime.bigint() - started) / 1e9;
-  } finally {
-    await client.end();
-  }
 }

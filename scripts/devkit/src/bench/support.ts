@@ -166,10 +166,15 @@ export function loadAverage(): string {
   return loadavg().map((load) => load.toFixed(2)).join(', ');
 }
 
+// The key's columns are NOT NULL in the keyed table through its primary key.
+const ORDER_ITEMS_COLUMNS = `order_id text, order_item_id bigint, product_id text, seller_id text,
+  shipping_limit_date timestamp with time zone, price numeric, freight_value numeric`;
+
+/** The order_items table with the types target-postgres gives it, without a key (append-only). */
+export const ORDER_ITEMS_DDL = `(${ORDER_ITEMS_COLUMNS})`;
+
 /** The order_items table as target-postgres creates it for the benchmarks' schema, with its key. */
-export const ORDER_ITEMS_KEYED_DDL = `(order_id text NOT NULL, order_item_id bigint NOT NULL, product_id text NOT NULL,
-  seller_id text, shipping_limit_date timestamp with time zone, price numeric, freight_value numeric,
-  PRIMARY KEY (order_id, product_id, order_item_id))`;
+export const ORDER_ITEMS_KEYED_DDL = `(${ORDER_ITEMS_COLUMNS}, PRIMARY KEY (order_id, product_id, order_item_id))`;
 
 /** Recreates `table` (schema-qualified) empty, with `ddl`. */
 export async function freshTable(client: Client, table: string, ddl: string): Promise<void> {

@@ -3,9 +3,9 @@
  * tap-minio-csv, alone and piped into target-postgres, against COPY of the same CSV. `--root`
  * runs the executables of another checkout (built), to compare two versions on one machine.
  *
- * One order_items-shaped CSV of N rows (default 1,000,000) is put in a local S3 server, and a
- * local PostgreSQL is started with its durable settings (fsync and synchronous_commit on, as
- * `startPostgres` keeps them). After an untimed warm-up run of the tap, each of `--runs` runs
+ * One order_items-shaped CSV of N rows (default 1,000,000) is put in a local S3 server; the
+ * PostgreSQL is one with durable settings (see postgres.ts: `BENCH_DATABASE_URL`, or one
+ * started for the run). After an untimed warm-up run of the tap, each of `--runs` runs
  * (default 3) measures, one after the other:
  *  (a) floor: `COPY order_items FROM STDIN (FORMAT csv, HEADER true)` of the CSV file through
  *      pg-copy-streams, in one transaction, into an empty table keyed as the target keys it
@@ -27,7 +27,8 @@ import { join, resolve } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 
-import { startPostgres, startS3 } from '../local-services';
+import { startS3 } from '../local-services';
+import { benchPostgres } from './postgres';
 import {
   type ChildRun,
   ChildRunner,
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
   const log = (text: string): void => void process.stderr.write(`${text}\n`);
   log(`bench:tap: ${options.rows.toLocaleString('en')} rows, ${options.runs} run(s), work dir ${work}`);
   const loadBefore = loadAverage();
-  const [s3, pg] = await Promise.all([startS3(), startPostgres()]);
+  const [s3, pg] = await Promise.all([startS3(), benchPostgres()]);
   const client = new Client({ connectionString: pg.url });
   try {
     const runner = new ChildRunner(work, await writeProbe(work), { ...process.env, LOG_LEVEL: 'warning' });
@@ -141,10 +142,7 @@ async function main(): Promise<void> {
 
     await client.connect();
     await client.query(`SET TimeZone TO 'UTC'; CREATE SCHEMA IF NOT EXISTS bench_floor`);
-    const settings = await client.query<{ name: string; setting: string }>(
-      `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level') ORDER BY name`,
-    );
-    const server = settings.rows.map((row) => `${row.name}=${row.setting}`).join(', ');
+    const server = pg.settings;
     const psql = findPsql();
 
     const tapAlone = (): Promise<ChildRun> =>

@@ -24,23 +24,34 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
-import type * as CopyStreams from 'pg-copy-streams';
+import { Client } from 'pg';
 
-import { benchPostgres, countRows, driverCopy, findPsql, psqlCopy, sql } from './postgres';
+import { benchPostgres } from './postgres';
 import { formatProfile, summarizeProfile } from './profile';
-import { MB, median, ORDER_ITEMS_HEADER, ORDER_ITEMS_SCHEMA_MESSAGE, orderItemCsv, orderItemRecord, orderItemRows } from './support';
+import {
+  copyCsvFile,
+  findPsql,
+  freshTable,
+  MB,
+  median,
+  ORDER_ITEMS_DDL,
+  ORDER_ITEMS_HEADER,
+  ORDER_ITEMS_KEYED_DDL,
+  ORDER_ITEMS_SCHEMA_MESSAGE,
+  orderItemCsv,
+  orderItemRecord,
+  orderItemRows,
+  psqlCopy,
+} from './support';
 
 const ROOT = resolve(__dirname, '../../../..');
 const TARGET_DIR = join(ROOT, 'packages/target-postgres');
 const TARGET_BIN = join(TARGET_DIR, 'bin/target-postgres.js');
 const WORK = join(ROOT, '.bench/target');
 const STATE_EVERY = 100_000;
-// The target's own driver, resolved as the target resolves it.
-const { from: copyFrom } = createRequire(join(TARGET_DIR, 'package.json'))('pg-copy-streams') as typeof CopyStreams;
 
 interface Options {
   records: number;
@@ -104,15 +115,16 @@ interface TargetRun {
   peakRssMb: number;
 }
 
-const TABLE_DDL = `(order_id text, order_item_id bigint, product_id text, seller_id text,
-  shipping_limit_date timestamp with time zone, price numeric, freight_value numeric)`;
-const KEY = 'PRIMARY KEY (order_id, product_id, order_item_id)';
-
-/** A fresh `schema.order_items` of the types the target creates; `keyed` adds the upsert's key. */
-async function freshTable(url: string, schema: string, keyed: boolean): Promise<string> {
-  const ddl = keyed ? TABLE_DDL.replace(/\)$/, `, ${KEY})`) : TABLE_DDL;
-  await sql(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.order_items ${ddl}`);
+/** A fresh, empty `schema.order_items` of the types the target creates; `keyed` adds the upsert's key. */
+async function freshOrderItems(client: Client, schema: string, keyed: boolean): Promise<string> {
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  await freshTable(client, `${schema}.order_items`, keyed ? ORDER_ITEMS_KEYED_DDL : ORDER_ITEMS_DDL);
   return `${schema}.order_items`;
+}
+
+async function countRows(client: Client, table: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+  return Number(rows[0]?.n);
 }
 
 /** Runs the real target on the Singer file; wall time from spawn to exit, CPU and peak RSS of the process. */
@@ -218,6 +230,9 @@ async function main(): Promise<void> {
   const psql = findPsql();
   if (!psql) console.log('no psql found: the \\copy floors are left out (install postgresql-client)');
   const url = postgres.url;
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  await client.query(`SET TimeZone TO 'UTC'`);
   const rows = new Map<string, Row>();
   const row = (label: string, floor = ''): Row => {
     let found = rows.get(label);
@@ -231,19 +246,19 @@ async function main(): Promise<void> {
       for (const keyed of [false, true]) {
         const kind = keyed ? 'keyed' : 'plain';
         const what = keyed ? 'into the keyed table' : 'into a plain table';
-        const driver = await driverCopy(copyFrom, url, await freshTable(url, `bench_floor_${kind}`, keyed), csvPath);
+        const driver = await copyCsvFile(client, await freshOrderItems(client, `bench_floor_${kind}`, keyed), csvPath);
         row(`COPY via pg-copy-streams ${what}`).seconds.push(driver);
         floors[kind] = driver;
         if (psql) {
-          const seconds = await psqlCopy(psql, url, await freshTable(url, `bench_floor_${kind}`, keyed), csvPath);
+          const seconds = await psqlCopy(psql, url, await freshOrderItems(client, `bench_floor_${kind}`, keyed), csvPath);
           row(`psql \\copy ${what}`).seconds.push(seconds);
           floors[kind] = seconds;
         }
-        const loaded = await countRows(url, `bench_floor_${kind}.order_items`);
+        const loaded = await countRows(client, `bench_floor_${kind}.order_items`);
         if (loaded !== options.records) throw new Error(`the floor loaded ${loaded} rows, expected ${options.records}`);
       }
       const floorName = psql ? '\\copy' : 'pg-copy-streams';
-      await sql(url, 'DROP SCHEMA IF EXISTS bench_append CASCADE; DROP SCHEMA IF EXISTS bench_upsert CASCADE');
+      await client.query('DROP SCHEMA IF EXISTS bench_append CASCADE; DROP SCHEMA IF EXISTS bench_upsert CASCADE');
       const runs: [string, string, 'plain' | 'keyed', Record<string, unknown>][] = [
         ['(b) target-postgres append-only', 'bench_append', 'plain', { load_method: 'append-only' }],
         ['(c) target-postgres upsert, empty table', 'bench_upsert', 'keyed', { load_method: 'upsert' }],
@@ -251,7 +266,7 @@ async function main(): Promise<void> {
       ];
       for (const [label, schema, floor, config] of runs) {
         const run = await runTarget(label, url, singerPath, { default_target_schema: schema, ...config, ...batch }, options);
-        const loaded = await countRows(url, `"${schema}".order_items`);
+        const loaded = await countRows(client, `"${schema}".order_items`);
         if (loaded !== options.records) throw new Error(`${label}: ${loaded} rows, expected ${options.records}`);
         const r = row(label, `${floorName}${floor === 'keyed' ? ', keyed' : ''}`);
         r.seconds.push(run.seconds);
@@ -264,6 +279,7 @@ async function main(): Promise<void> {
     console.log('');
     printTable([...rows.values()], options.records);
   } finally {
+    await client.end();
     await postgres.stop();
     if (!options.keep) {
       // The generated data goes; profiles (--profile) stay for reading.
