@@ -89,7 +89,7 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
           line += 1;
           const text = messageText(raw);
           if (text === undefined) continue;
-          // The fast path: a RECORD its stream's scanner reads in place (see record-scanner.ts).
+          // The fast path: a RECORD its stream's pattern reads as text (see record-scanner.ts).
           const matched = this.#slots.size > 0 ? records.read(text) : undefined;
           if (matched !== undefined) {
             const stream = records.stream;
@@ -104,9 +104,8 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
                 if (error instanceof SingerError) error.locate({ stream, line, record: position.record });
                 throw error;
               }
-              this.#uncommitted = true;
-              slot.counter.increment();
-              if (slot.sink.isFull) await slot.sink.drain();
+              const drained = this.#counted(slot);
+              if (drained) await drained;
               continue;
             }
           }
@@ -139,9 +138,8 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
                 if (error instanceof SingerError) error.locate({ stream: message.stream, line, record: number });
                 throw error;
               }
-              this.#uncommitted = true;
-              slot.counter.increment();
-              if (slot.sink.isFull) await slot.sink.drain();
+              const drained = this.#counted(slot);
+              if (drained) await drained;
               break;
             }
             case 'SCHEMA':
@@ -195,6 +193,13 @@ export abstract class Target<C = unknown, S extends Sink = Sink> {
       }
       await this.close();
     }
+  }
+
+  /** A record was accepted: count it, and drain its sink when that is full (no await otherwise). */
+  #counted(slot: StreamSlot<S>): Promise<void> | undefined {
+    this.#uncommitted = true;
+    slot.counter.increment();
+    return slot.sink.isFull ? slot.sink.drain() : undefined;
   }
 
   /** Drain every sink, let their drains settle, commit, then print the pending state value if it is new. */
