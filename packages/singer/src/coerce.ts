@@ -151,16 +151,7 @@ export function readNumber(text: string): number | LosslessNumber | undefined {
   }
   if (digits === 0) return undefined;
   const mantissaEnd = i;
-  const e = text.charCodeAt(i);
-  if (e === LOWER_E || e === UPPER_E) {
-    i += 1;
-    const sign = text.charCodeAt(i);
-    if (sign === PLUS || sign === MINUS) i += 1;
-    const expStart = i;
-    for (let c = text.charCodeAt(i); c >= ZERO && c <= NINE; c = text.charCodeAt(++i));
-    if (i === expStart) return undefined;
-  }
-  if (i !== length) return undefined;
+  if (exponentEnd(text, i) !== length) return undefined;
   const value = Number(text);
   if (value === 0) {
     if (significant === 0) return 0;
@@ -387,17 +378,19 @@ function isJsonNumber(text: string): boolean {
     for (let c = text.charCodeAt(i); c >= ZERO && c <= NINE; c = text.charCodeAt(++i)) nonZero ||= c !== ZERO;
     if (i === start) return false;
   }
-  if (!nonZero) return false;
+  return nonZero && exponentEnd(text, i) === length;
+}
+
+/** The index after an optional exponent (`e`, sign, digits) at `i`; -1 when its digits are missing. */
+function exponentEnd(text: string, i: number): number {
   const e = text.charCodeAt(i);
-  if (e === LOWER_E || e === UPPER_E) {
-    i += 1;
-    const sign = text.charCodeAt(i);
-    if (sign === PLUS || sign === MINUS) i += 1;
-    const start = i;
-    for (let c = text.charCodeAt(i); c >= ZERO && c <= NINE; c = text.charCodeAt(++i));
-    if (i === start) return false;
-  }
-  return i === length;
+  if (e !== LOWER_E && e !== UPPER_E) return i;
+  i += 1;
+  const sign = text.charCodeAt(i);
+  if (sign === PLUS || sign === MINUS) i += 1;
+  const start = i;
+  for (let c = text.charCodeAt(i); c >= ZERO && c <= NINE; c = text.charCodeAt(++i));
+  return i === start ? -1 : i;
 }
 
 /** How a column's text goes into JSON: by its value's JSON, bare (a number) or between quotes. */
