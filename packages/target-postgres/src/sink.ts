@@ -16,7 +16,7 @@ import { ColumnTooNarrowError, COPY_NULL, CopyEncoder, escapeCopyText } from './
 import { COPY_CHUNK_CHARS } from './copy-feed';
 import { qualifiedName, quoteIdent, safeIdentifier } from './identifiers';
 import { deleteThenUpsertSql, type MergeSpec, truncateStageSql, upsertSql } from './merge-sql';
-import { sqlState } from './pg-errors';
+import { type CopyRows, sqlState } from './pg-errors';
 import type { CopyBatch, PgSession, Queryable, UnitConnection } from './pg-session';
 import type { TableManager } from './table-manager';
 import { columnSpecs, layoutColumns, type Plan, planFor, stageDefinitions } from './table-plan';
@@ -282,7 +282,7 @@ export class PostgresSink extends Sink {
    * table for the drain's merge. Decided when the unit runs, after every unit before it, so
    * rows keep their order whichever way they go.
    */
-  private async loadUnit(db: UnitConnection, writer: Writer, rows: { stream: string; table: string; propertyOf: ReadonlyMap<string, string> }, batch: CopyBatch): Promise<void> {
+  private async loadUnit(db: UnitConnection, writer: Writer, rows: Omit<CopyRows, 'lines' | 'records'>, batch: CopyBatch): Promise<void> {
     if (this.insertOnly && writer.merge?.deletedAtColumn === undefined) {
       const savepoint = quoteIdent(this.session.nextSavepoint());
       await db.query(`SAVEPOINT ${savepoint}`);
