@@ -62,8 +62,11 @@ describe('launch', () => {
   });
 
   it('leaves the young generation alone when the user sized it', () => {
-    const result = runLaunched(CHURN, ['--max-semi-space-size=1']);
+    // A ceiling above the launcher's: held at YOUNG_GENERATION_BYTES if the launcher ignored the
+    // user, grown well past it (64 MB on Node 22 and 24, 53 MB on 26) when left alone. A ceiling
+    // below it cannot tell the two apart, and V8 may round a small one up under load.
+    const result = runLaunched(CHURN, ['--max-semi-space-size=64']);
     expect(result.status).toBe(0);
-    expect(Number(result.stdout)).toBeLessThanOrEqual(2 * 1024 * 1024);
+    expect(Number(result.stdout)).toBeGreaterThan(2 * YOUNG_GENERATION_BYTES);
   });
 });
