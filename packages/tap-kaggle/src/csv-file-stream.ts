@@ -1,7 +1,8 @@
 import {
   type CatalogEntry,
-  compileCsvConverter,
+  compileCsvRecordEncoder,
   type CsvRow,
+  EncodedRecords,
   openCsv,
   SingerError,
   SourceError,
@@ -63,7 +64,7 @@ export interface CsvFileSource {
 
 /**
  * One CSV file of the dataset as a stream: every row, converted to the catalog's types, as a
- * record. Rows are read straight from the archive entry; nothing holds the file.
+ * record (JSON text). Rows are read straight from the archive entry; nothing holds the file.
  */
 export class CsvFileStream extends Stream {
   constructor(
@@ -73,7 +74,7 @@ export class CsvFileStream extends Stream {
     super(entry);
   }
 
-  override async *getRecords(context: StreamContext): AsyncIterable<Record<string, unknown>> {
+  override async *getRecords(context: StreamContext): AsyncIterable<EncodedRecords> {
     const version = await this.source.resolveVersion();
     const archive = await this.source.open();
     const file = await this.source.fileFor(this.entry, archive);
@@ -118,39 +119,48 @@ export class CsvFileStream extends Stream {
           );
         }
       }
-      let convert;
+      let encode;
       try {
-        convert = compileCsvConverter(this.schema.properties ?? {}, csv.header);
+        encode = compileCsvRecordEncoder(this.schema.properties ?? {}, csv.header, { head: '{', tail: '}' });
       } catch (error) {
         // A column the file lacks, which the catalog says may not be null.
         throw locate(error, { ...where, line: 1 });
       }
+      // NOTE: records go out as JSON text, a batch per chunk of the file, encoded straight from
+      // the CSV fields (as tap-minio-csv's are): no object per record to build and serialise,
+      // and one await per batch. A batch is cut where a bookmark falls, so each STATE follows
+      // exactly the records up to its line.
       const interval = this.source.stateIntervalRows;
       let sinceBookmark = 0;
-      const rows = csv.rows[Symbol.asyncIterator]();
+      const batches = csv.rowBatches[Symbol.asyncIterator]();
       for (;;) {
-        let next: IteratorResult<CsvRow>;
+        let next: IteratorResult<readonly CsvRow[]>;
         try {
-          next = await rows.next();
+          next = await batches.next();
         } catch (error) {
           // A bad CSV row, or the archive entry failing under it (CRC, truncation).
           throw locate(error, where);
         }
         if (next.done) break;
-        const row = next.value;
-        if (row.line <= resumeAfter) continue;
-        let record: Record<string, unknown>;
-        try {
-          record = convert(row.fields);
-        } catch (error) {
-          throw locate(error, { ...where, line: row.line });
+        let texts: string[] = [];
+        for (const row of next.value) {
+          if (row.line <= resumeAfter) continue;
+          try {
+            texts.push(encode(row.fields));
+          } catch (error) {
+            // The records before the bad one go out first, as one by one they would.
+            if (texts.length > 0) yield new EncodedRecords(texts);
+            throw locate(error, { ...where, line: row.line });
+          }
+          sinceBookmark += 1;
+          if (interval > 0 && sinceBookmark >= interval) {
+            sinceBookmark = 0;
+            yield new EncodedRecords(texts);
+            texts = [];
+            await context.setBookmark(bookmark({ done: false, line: row.line }));
+          }
         }
-        yield record;
-        sinceBookmark += 1;
-        if (interval > 0 && sinceBookmark >= interval) {
-          sinceBookmark = 0;
-          await context.setBookmark(bookmark({ done: false, line: row.line }));
-        }
+        if (texts.length > 0) yield new EncodedRecords(texts);
       }
     } finally {
       csv.close();

@@ -220,6 +220,35 @@ describe('tap-kaggle discovery and records', () => {
     expect(result.logs).toMatch(/stream "r", file ".*!r\.csv", line 3: .*\[CSV_RAGGED_ROW\]/);
   });
 
+  it('emits the records before a value that does not fit, with their bookmark, then fails naming its line and column', async () => {
+    standIn.setDataset('owner/bad-value', { versions: { 1: await makeZip({ 'v.csv': 'a,b\n1,2.50\n3,4\nx,6\n7,8\n' }) } });
+    const catalog = {
+      streams: [
+        {
+          tap_stream_id: 'v',
+          stream: 'v',
+          schema: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'number' } } },
+          metadata: [{ breadcrumb: [], metadata: { selected: true } }],
+        },
+      ],
+    };
+    const result = await runTap(scratch, { ...base, dataset: 'owner/bad-value', state_interval_rows: 1 }, { catalog });
+    expect(result.exitCode).toBe(1);
+    expect(result.logs).toMatch(/stream "v", file ".*!v\.csv", line 4, column "a": is not an integer \(value "x"\)/);
+    expect(result.records.map((r) => r.record)).toEqual([
+      { a: 1, b: 2.5 },
+      { a: 3, b: 4 },
+    ]);
+    // Each STATE follows exactly the records up to its line: a re-run resumes after line 3.
+    expect(result.messages.map((m) => (m.type === 'STATE' ? `STATE ${JSON.stringify((m.value as { bookmarks: Record<string, { line?: number }> }).bookmarks.v?.line)}` : m.type))).toEqual([
+      'SCHEMA',
+      'RECORD',
+      'STATE 2',
+      'RECORD',
+      'STATE 3',
+    ]);
+  });
+
   it('never shows the key in its output, even at debug level', async () => {
     const result = await runTap(scratch, { ...base, files: ['product_category_name_translation.csv'] }, { args: ['--log-level', 'debug'] });
     expect(result.exitCode).toBe(0);
