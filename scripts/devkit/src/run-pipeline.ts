@@ -17,7 +17,7 @@ import { loadInputsFingerprint, s3ClientFromEnv, savedFingerprint, saveFingerpri
 import { PhaseClock } from './pipeline/phase-clock';
 import { runPair, runToFile } from './pipeline/run-pair';
 import { describeRecords, discoverCatalog, runStageUnits, type StageResult, unitLine } from './pipeline/run-units';
-import { cachedSampleZip } from './pipeline/sample-cache';
+import { cachedSampleZip, servedDatasetVersion } from './pipeline/sample-cache';
 import { command, DEFAULT_CONFIG_DIR, pipelineName, type PipelineStages, pipelineStages, type StageNumber } from './pipeline/stages';
 import { openStateBackend, type StateBackend } from './pipeline/state';
 import { listUnits } from './pipeline/units';
@@ -211,8 +211,16 @@ async function startServices(options: Options, clock: PhaseClock): Promise<Servi
           }),
         );
         if (!sample.generated) clock.note('sample', 'reused');
+        const served = await servedDatasetVersion({ dataDir: options.dataDir, scale: options.scale, version: options.sampleVersion });
+        if (served.displaced !== undefined) {
+          const { scale, sample_version: version } = served.displaced;
+          say(
+            `serving the sample (scale ${options.scale}, version ${options.sampleVersion}) as dataset version ${served.version}: ` +
+              `this data folder served other files (scale ${scale}, version ${version}) as version ${options.sampleVersion}, and a Kaggle version never changes`,
+          );
+        }
         const kaggle = await startKaggleStandIn({
-          datasets: { [DATASET]: { versions: { [options.sampleVersion]: sample.path }, currentVersion: options.sampleVersion } },
+          datasets: { [DATASET]: { versions: { [served.version]: sample.path }, currentVersion: served.version } },
           username: STAND_IN_USER,
           key: STAND_IN_KEY,
         });

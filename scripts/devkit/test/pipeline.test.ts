@@ -30,11 +30,11 @@ const runPipeline = (dataDir: string, schema: string, bucket: string, extra: str
  * The files of the sample `npm start` served for a dataset version (it keeps only their zip):
  * the same generator, scale and seed give the same bytes.
  */
-async function sampleFiles(dataDir: string, version: number): Promise<string> {
-  const dir = join(dataDir, 'expected', `v${version}`);
-  const { files } = await generateSample({ scale: Number(SCALE), seed: SAMPLE_SEED, version, outDir: dir, extras: false });
+async function sampleFiles(dataDir: string, version: number, scale = Number(SCALE)): Promise<string> {
+  const dir = join(dataDir, 'expected', `scale-${scale}-v${version}`);
+  const { files } = await generateSample({ scale, seed: SAMPLE_SEED, version, outDir: dir, extras: false });
   // And they are what was served: each entry's CRC-32 and size in the zip match.
-  const served = await zipDirectory(sampleZipPath(dataDir, Number(SCALE), SAMPLE_SEED, version));
+  const served = await zipDirectory(sampleZipPath(dataDir, scale, SAMPLE_SEED, version));
   for (const file of files) {
     expect({ name: file.name, ...served[file.name] }).toEqual({ name: file.name, crc: crc32(await readFile(file.path)), size: file.bytes });
   }
@@ -240,6 +240,25 @@ describe('npm start: the Olist pipeline end to end', () => {
     expect(run.stdout).toMatch(/customers\s+\d+ · 1\b/);
     const { rows } = await client.query(`SELECT customer_city FROM "${schema}"."customers" WHERE customer_id = 'ffff0000ffff0000ffff0000ffff0000'`);
     expect(rows).toEqual([{ customer_city: 'Sao Paulo' }]);
+  });
+
+  it('loads the sample of another scale in the same data folder, served as a dataset version of its own', async () => {
+    // Versions 1 and 2 of this scale were served here; the other scale's version 1 is other files.
+    const run = await runPipeline(dataDir, schema, bucket, ['--scale', '0.02']);
+    expect(run.stderr).not.toMatch(/^ERROR/m);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/serving the sample \(scale 0\.02, version 1\) as dataset version 3: this data folder served other files \(scale 0\.01, version 1\) as version 1/);
+    const sampleDir = await sampleFiles(dataDir, 1, 0.02);
+    await client.query(`DROP SCHEMA "${schema}_expected" CASCADE; CREATE SCHEMA "${schema}_expected"`);
+    for (const [table, spec] of Object.entries(EXPECTED)) {
+      await loadRaw(client, `${schema}_expected`, table, join(sampleDir, spec.file));
+      // Every row of the new files is there, cleaned; rows of the earlier ones stay (upserts delete nothing).
+      const result = await compare(client, schema, table);
+      expect({ table, missing: result.missing }).toEqual({ table, missing: 0 });
+      expect(Number(new RegExp(`${table}\\s+\\d+ · (\\d+)`).exec(run.stdout)?.[1])).toBeGreaterThan(0);
+    }
+    const again = await runPipeline(dataDir, schema, bucket, ['--scale', '0.02']);
+    expect(again.stdout).toMatch(/nothing changed since the last run/);
   });
 });
 

@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
-import { cachedSampleZip, sampleZipPath } from '../src/pipeline/sample-cache';
+import { cachedSampleZip, sampleZipPath, servedDatasetVersion, servedVersionsPath } from '../src/pipeline/sample-cache';
 
 const SCALE = 0.001;
 let dataDir: string;
@@ -49,5 +49,36 @@ describe("npm start's sample cache", () => {
     const path = sampleZipPath(dataDir, SCALE, 1, 1);
     await mkdir(join(dataDir, 'sample', `.${basename(path)}.parts-abc123`), { recursive: true });
     expect((await cachedSampleZip({ dataDir, scale: SCALE, version: 1 })).generated).toBe(true);
+  });
+});
+
+describe('the dataset version a sample is served as', () => {
+  const serve = (scale: number, version: number, seed?: number) => servedDatasetVersion({ dataDir, scale, version, seed });
+
+  it("is the sample's own version in a folder that served nothing, and stays it on later runs", async () => {
+    expect(await serve(1, 2)).toEqual({ version: 2 });
+    expect(await serve(1, 2)).toEqual({ version: 2 });
+    expect(await serve(1, 1)).toEqual({ version: 1 });
+  });
+
+  it('is a new number for other files, never one another sample was served as, and each sample keeps its own', async () => {
+    expect(await serve(1, 1)).toEqual({ version: 1 });
+    // Scale 10, version 1: other files than version 1 held here, so a version of its own.
+    expect(await serve(10, 1)).toEqual({ version: 2, displaced: { scale: 1, seed: '1', sample_version: 1, dataset_version: 1 } });
+    // Version 2 of scale 1 finds 2 taken by scale 10's sample.
+    expect(await serve(1, 2)).toEqual({ version: 3, displaced: { scale: 10, seed: '1', sample_version: 1, dataset_version: 2 } });
+    expect(await serve(1, 1, 7)).toEqual({ version: 4, displaced: { scale: 1, seed: '1', sample_version: 1, dataset_version: 1 } });
+    // Back to a sample served before: the version it was served as.
+    expect(await serve(10, 1)).toEqual({ version: 2 });
+    expect(await serve(1, 1)).toEqual({ version: 1 });
+    expect(await serve(1, 5)).toEqual({ version: 5 });
+    const record = JSON.parse(await readFile(servedVersionsPath(dataDir), 'utf8')) as { dataset_version: number }[];
+    expect(record.map((r) => r.dataset_version)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('names the record when it cannot be read', async () => {
+    await mkdir(join(dataDir, 'sample'), { recursive: true });
+    await writeFile(servedVersionsPath(dataDir), '{not json');
+    await expect(serve(1, 1)).rejects.toThrow(`cannot read ${servedVersionsPath(dataDir)}`);
   });
 });
