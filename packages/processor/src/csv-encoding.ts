@@ -1,4 +1,4 @@
-import { isLosslessNumber, type JsonSchema, stringifyExactJson } from '@singer-ts/singer';
+import { isLosslessNumber, type JsonSchema, stringifyExactJson, TOKEN_NUMBER, TOKEN_STRING } from '@singer-ts/singer';
 
 /** One CSV field: text, or null for SQL NULL. */
 export type CsvField = string | null;
@@ -97,9 +97,21 @@ const encodeNumeric: CsvValueEncoder = (value) => (typeof value === 'number' ? n
  * right).
  */
 export function csvValueEncoder(schema: JsonSchema | undefined): CsvValueEncoder {
+  const kind = scannedTextKind(schema);
+  if (kind === TOKEN_STRING) return encodeText;
+  if (kind === TOKEN_NUMBER) return encodeNumeric;
+  return encodeCsvValue;
+}
+
+/**
+ * For a column of this JSON Schema, the record pattern's token kind whose text its encoder
+ * writes as the value would be written: `TOKEN_STRING` for a text column, `TOKEN_NUMBER` for a
+ * numeric one (integer tokens included), 0 for any other.
+ */
+export function scannedTextKind(schema: JsonSchema | undefined): number {
   const types = schema === undefined ? [] : Array.isArray(schema.type) ? schema.type : [schema.type];
   const kinds = types.filter((type) => type !== 'null');
-  if (kinds.length === 1 && kinds[0] === 'string') return encodeText;
-  if (kinds.length > 0 && kinds.every((type) => type === 'number' || type === 'integer')) return encodeNumeric;
-  return encodeCsvValue;
+  if (kinds.length === 1 && kinds[0] === 'string') return TOKEN_STRING;
+  if (kinds.length > 0 && kinds.every((type) => type === 'number' || type === 'integer')) return TOKEN_NUMBER;
+  return 0;
 }

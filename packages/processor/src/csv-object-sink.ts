@@ -1,11 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type JsonSchema, openCsv, type RecordPosition, type RunContext, type ScannedRecord, type SchemaMessage, Sink } from '@singer-ts/singer';
+import { openCsv, type RecordPosition, type RunContext, type ScannedRecord, type SchemaMessage, Sink } from '@singer-ts/singer';
 
 import type { ProcessorConfig } from './config';
-import { type CsvValueEncoder, csvValueEncoder, encodeCsvValue } from './csv-encoding';
 import { CsvObjectWriter } from './csv-object-writer';
+import { CsvRowEncoder } from './csv-rows';
 import type { PartBufferPool } from './part-buffer-pool';
-import { compileStreamRules, type Rule, type RuleContext } from './rules';
+import { compileStreamRules } from './rules';
 import { deleteObject, openObject } from './s3-objects';
 
 /** Where a stream's CSV goes. */
@@ -20,23 +20,6 @@ export interface CsvObjectTarget {
   readonly partSize?: number;
   /** Part buffers shared by the run's streams. */
   readonly pool?: PartBufferPool;
-}
-
-/** How one output column is filled from a record: compiled once per SCHEMA. */
-interface ColumnPlan {
-  readonly column: string;
-  /** The column's CSV field from its value in the record (rules applied). */
-  readonly field: CsvValueEncoder;
-}
-
-/** A column of an earlier SCHEMA that the current one lacks: null from now on. */
-const ABSENT: CsvValueEncoder = () => '';
-
-/** The field of one column: its rules, then the encoder for the type they give. */
-function columnField(rule: Rule | undefined, ctx: RuleContext | undefined, schema: JsonSchema | undefined): CsvValueEncoder {
-  // Rules may give another type than the schema's (`integer` of a string column).
-  if (rule !== undefined) return (value) => encodeCsvValue(rule(value, ctx!));
-  return csvValueEncoder(schema);
 }
 
 /** The SCHEMA's columns; the SDK has checked that it lists some. */
@@ -58,15 +41,12 @@ function schemaColumns(schema: SchemaMessage): string[] {
  */
 export class CsvObjectSink extends Sink {
   private header: string[] = [];
-  private plan: ColumnPlan[] = [];
+  private rowEncoder!: CsvRowEncoder;
   private writer: CsvObjectWriter | undefined;
   private generation = 0;
   /** Staging objects already completed that are not yet published or deleted. */
   private readonly leftovers = new Set<string>();
   private warnedSingleNull = false;
-  /** Per plan column, its property's index in scanned records of `scannedProperties`. */
-  private scannedIndexes: number[] = [];
-  private scannedProperties: readonly string[] | undefined;
 
   constructor(
     schema: SchemaMessage,
@@ -93,13 +73,7 @@ export class CsvObjectSink extends Sink {
   }
 
   protected override processRecord(record: Record<string, unknown>, _position: RecordPosition): void | Promise<void> {
-    const plan = this.plan;
-    let line = plan.length > 0 ? plan[0]!.field(record[plan[0]!.column]) : '';
-    for (let i = 1; i < plan.length; i += 1) {
-      const column = plan[i]!;
-      line += `,${column.field(record[column.column])}`;
-    }
-    return this.writeRow(line);
+    return this.writeRow(this.rowEncoder.fromRecord(record));
   }
 
   override get scansRecords(): boolean {
@@ -112,20 +86,7 @@ export class CsvObjectSink extends Sink {
 
   /** `processRecord` for a record the SDK matched as text: values read from it, no object made. */
   protected override processScanned(record: ScannedRecord, _position: RecordPosition): void | Promise<void> {
-    if (record.properties !== this.scannedProperties) {
-      const index = new Map(record.properties.map((name, i) => [name, i]));
-      this.scannedIndexes = this.plan.map((column) => index.get(column.column) ?? -1);
-      this.scannedProperties = record.properties;
-    }
-    const plan = this.plan;
-    const indexes = this.scannedIndexes;
-    let line = '';
-    for (let i = 0; i < plan.length; i += 1) {
-      const index = indexes[i]!;
-      const field = plan[i]!.field(index === -1 ? undefined : record.value(index));
-      line = i === 0 ? field : `${line},${field}`;
-    }
-    return this.writeRow(line);
+    return this.writeRow(this.rowEncoder.fromScanned(record));
   }
 
   private writeRow(line: string): void | Promise<void> {
@@ -181,17 +142,9 @@ export class CsvObjectSink extends Sink {
     const compiled = compileStreamRules(stream, schemaColumns(schema), this.target.config.rules, {
       hashKey: this.target.config.hashKey,
     });
-    const current = new Set(compiled.columns);
     const header = [...this.header, ...compiled.columns.filter((c) => !this.header.includes(c))];
     this.header = header;
-    this.scannedProperties = undefined;
-    const properties = schema.schema.properties ?? {};
-    this.plan = header.map((column) => ({
-      column,
-      field: current.has(column)
-        ? columnField(compiled.transforms.get(column), compiled.contexts.get(column), properties[column])
-        : ABSENT,
-    }));
+    this.rowEncoder = new CsvRowEncoder(header, compiled, schema.schema.properties ?? {});
   }
 
   private startWriter(columns: readonly string[]): CsvObjectWriter {

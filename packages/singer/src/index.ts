@@ -91,6 +91,7 @@ export {
   SDC_TABLE_VERSION,
 } from './record-metadata';
 export {
+  isShortestNumberText,
   RecordLineReader,
   RecordPattern,
   ScannedRecord,

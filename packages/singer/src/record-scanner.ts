@@ -32,6 +32,21 @@ export const TOKEN_NUMBER = 5;
 export const TOKEN_TRUE = 6;
 
 /**
+ * Whether a number text the pattern took (at most 15 digits) is already what `String` writes
+ * for its double, so a sink writing the value as `String` does may copy the text: no exponent,
+ * no trailing zero after the point, not `-0`, and not below 10^-6, where `String` switches to
+ * exponent notation. Fifteen significant digits always come back from a double as they went in
+ * (DBL_DIG), so such a text is the double's shortest spelling.
+ */
+export function isShortestNumberText(text: string): boolean {
+  if (text.indexOf('e') !== -1 || text.indexOf('E') !== -1 || text === '-0') return false;
+  const point = text.indexOf('.');
+  if (point === -1) return true;
+  if (text.charCodeAt(text.length - 1) === 48) return false;
+  return !text.startsWith('0.000000', text.charCodeAt(0) === 45 ? 1 : 0);
+}
+
+/**
  * Keywords the record validator (ajv) acts on. A property schema using one not handled here
  * gets no pattern: its stream takes the generic path. Any other keyword is an annotation
  * (`description`, `inclusion`, `x-sql-datatype`, …), which ajv ignores too.

@@ -1,5 +1,6 @@
 import {
   isLosslessNumber,
+  isShortestNumberText,
   RecordError,
   type RecordPosition,
   type ScannedRecord,
@@ -15,6 +16,7 @@ const STRING = TOKEN_STRING;
 const INTEGER = TOKEN_INTEGER;
 const NUMBER = TOKEN_NUMBER;
 const BOOLEAN = TOKEN_TRUE;
+const shortestNumberText = isShortestNumberText;
 
 import type { PgType } from './type-mapping';
 
@@ -120,21 +122,6 @@ export function numberText(value: number): string {
     }
   }
   return String(value);
-}
-
-/**
- * Whether a JSON number text of at most 15 digits (as the record pattern takes them) is
- * already what `numberText` (`String`) writes for its double, so converting it is not needed:
- * no exponent, no trailing zero after the point, not `-0`, and not below 10^-6, where `String`
- * switches to exponent notation. Fifteen significant digits always come back from a double
- * as they went in (DBL_DIG), so such a text is the double's shortest spelling.
- */
-export function isShortestNumberText(text: string): boolean {
-  if (text.indexOf('e') !== -1 || text.indexOf('E') !== -1 || text === '-0') return false;
-  const point = text.indexOf('.');
-  if (point === -1) return true;
-  if (text.charCodeAt(text.length - 1) === 48) return false;
-  return !text.startsWith('0.000000', text.charCodeAt(0) === 45 ? 1 : 0);
 }
 
 /**
@@ -266,7 +253,7 @@ export class CopyEncoder {
           // A string with nothing for COPY to escape; an integer of at most 15 digits as `String` writes it.
           field = text;
         } else if (kind === NUMBER && column.type === 'numeric') {
-          field = isShortestNumberText(text) ? text : numberText(Number(text));
+          field = shortestNumberText(text) ? text : numberText(Number(text));
         } else if (kind === BOOLEAN && column.type === 'boolean') {
           field = text === 'true' ? 't' : 'f';
         } else {

@@ -1,7 +1,7 @@
-import { type JsonSchema, normalizeSchema, RecordLineReader, RecordPattern, type StderrLogger } from '@singer-ts/singer';
+import { isShortestNumberText, type JsonSchema, normalizeSchema, RecordLineReader, RecordPattern, type StderrLogger } from '@singer-ts/singer';
 import fc from 'fast-check';
 
-import { CopyEncoder, type EncoderColumn, isShortestNumberText, numberText } from '../../src/copy-encoder';
+import { CopyEncoder, type EncoderColumn, numberText } from '../../src/copy-encoder';
 import type { PgType } from '../../src/type-mapping';
 
 const quiet = { warn: () => undefined, info: () => undefined, debug: () => undefined, error: () => undefined, child: () => quiet } as unknown as StderrLogger;
