@@ -45,7 +45,7 @@ export function aboutMarkdown(spec: ConnectorSpecInfo): string {
     '| Setting | Required | Type | Secret | Environment | Description |',
     '|:--|:--:|:--|:--:|:--|:--|',
   ];
-  const required = new Set(spec.configSchema.required ?? []);
+  const required = new Set(Array.isArray(spec.configSchema.required) ? spec.configSchema.required : []);
   for (const [name, property] of Object.entries(spec.configSchema.properties ?? {})) {
     const types = schemaTypes(property).join(' \\| ') || 'any';
     const env = (spec.env?.[name] ?? []).map((v) => `\`${v}\``).join(', ');

@@ -1,13 +1,17 @@
 import { InputError } from './errors';
 
 /** A JSON Schema as Singer uses it: a loose draft-04/07 subset. */
+/**
+ * A JSON Schema as taps write them, from draft 4 to 2020-12: `items` may be a list (draft-7
+ * tuples) or a boolean schema, and `required` a flag on a property (draft 3).
+ */
 export interface JsonSchema {
   type?: string | string[];
   format?: string;
   properties?: Record<string, JsonSchema>;
-  items?: JsonSchema;
+  items?: JsonSchema | JsonSchema[] | boolean;
   anyOf?: JsonSchema[];
-  required?: string[];
+  required?: string[] | boolean;
   additionalProperties?: boolean | JsonSchema;
   [keyword: string]: unknown;
 }
