@@ -26,7 +26,7 @@ function instrumentedClient(
       const input = args.input as Record<string, unknown>;
       const part = input.PartNumber === undefined ? '' : String(input.PartNumber as number);
       events.push(`${context.commandName}:${part}`);
-      await hook?.(context.commandName, input);
+      await hook?.(context.commandName ?? '', input);
       return next(args);
     },
     { step: 'initialize', name: 'instrument' },

@@ -11,7 +11,7 @@ function observedClient(events: string[]): S3Client {
   observed.middlewareStack.add(
     (next, context) => async (args) => {
       const out = await next(args);
-      events.push(context.commandName);
+      events.push(context.commandName ?? '');
       return out;
     },
     { step: 'initialize', name: 'recordCommands' },

@@ -135,7 +135,7 @@ const propertySchema: fc.Arbitrary<JsonSchema> = fc.oneof(
     multipleOf: fc.constantFrom(undefined, 1, 0.01, 0.5, 3),
   }, { requiredKeys: ['type'] }),
   fc.record({ type: fc.constantFrom<JsonSchema['type']>('boolean', ['boolean', 'null']) }),
-  fc.record({ anyOf: fc.constant([{ type: 'integer', minimum: 0 }, { type: 'null' }]) }),
+  fc.record({ anyOf: fc.constant<JsonSchema[]>([{ type: 'integer', minimum: 0 }, { type: 'null' }]) }),
 );
 
 const SEPARATORS = [
