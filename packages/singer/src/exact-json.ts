@@ -3,6 +3,15 @@ import { isLosslessNumber, isSafeNumber, LosslessNumber, parse, stringify } from
 export { isLosslessNumber, LosslessNumber };
 
 /**
+ * The numbers a double surely holds exactly, as this module and the record pattern
+ * (`record-scanner.ts`) both take them: at most this many digits and points together from the
+ * first digit (15 significant digits always come back from a double as they went in)…
+ */
+export const SURE_DIGITS = 15;
+/** …and an exponent of at most this many digits (`1e400` would become Infinity). */
+export const SURE_EXPONENT_DIGITS = 2;
+
+/**
  * A line may hold a number that a double cannot represent exactly: a long run of digits
  * (integers beyond 2^53, decimals with more than 15 significant digits) or a huge exponent
  * (`1e400` would become Infinity). Only such lines take the slow lossless parser. The check
@@ -10,7 +19,7 @@ export { isLosslessNumber, LosslessNumber };
  * strings don't trigger it; string content that happens to look like `:1234567890123456`
  * may, which costs speed, never exactness.
  */
-const RISKY_NUMBER = /[:,[]\s*-?\d(?:[\d.]{15}|[\d.]*[eE][+-]?\d{3})/;
+const RISKY_NUMBER = new RegExp(`[:,[]\\s*-?\\d(?:[\\d.]{${SURE_DIGITS}}|[\\d.]*[eE][+-]?\\d{${SURE_EXPONENT_DIGITS + 1}})`);
 
 function parseNumber(text: string): number | LosslessNumber {
   return isSafeNumber(text) ? Number(text) : new LosslessNumber(text);

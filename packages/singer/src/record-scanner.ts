@@ -18,6 +18,7 @@
  * error or warning. So the fast path never decides anything the generic path would decide
  * differently; it only skips the work.
  */
+import { SURE_DIGITS, SURE_EXPONENT_DIGITS } from './exact-json';
 import type { JsonSchema } from './messages';
 import { EXACT_NUMBER_KEYWORD } from './schema-normalize';
 import { compileNumberCheck, type NumberLimits, RECORD_FORMATS } from './validate';
@@ -74,10 +75,10 @@ const PLAIN = '[^"\\\\\\u0000-\\u001f\\ud800-\\udfff]';
 const STRING_TEXT = `${PLAIN}*(?:(?:\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4})|[\\ud800-\\udbff][\\udc00-\\udfff])${PLAIN}*)*`;
 /** The text of a `time_extracted`: plain characters only (else the generic path reads it). */
 const PLAIN_TEXT = `${PLAIN}*`;
-/** At most 15 digits: exact as a double, and within bigint. */
-const INTEGER = '-?(?:0|[1-9]\\d{0,14})';
-/** A JSON number whose digits and points from its first digit are fewer than 16, exponent at most two digits. */
-const NUMBER = '(?=-?[\\d.]{1,15}(?![\\d.]))-?(?:0|[1-9]\\d*)(?:\\.\\d+)?(?:[eE][+-]?\\d{1,2})?';
+/** At most `SURE_DIGITS` digits: exact as a double, and within bigint. */
+const INTEGER = `-?(?:0|[1-9]\\d{0,${SURE_DIGITS - 1}})`;
+/** A JSON number a double holds exactly by exact-json's own rule (`SURE_DIGITS`, `SURE_EXPONENT_DIGITS`). */
+const NUMBER = `(?=-?[\\d.]{1,${SURE_DIGITS}}(?![\\d.]))-?(?:0|[1-9]\\d*)(?:\\.\\d+)?(?:[eE][+-]?\\d{1,${SURE_EXPONENT_DIGITS}})?`;
 
 const SURROGATE = /[\ud800-\udfff]/;
 
