@@ -50,9 +50,11 @@ export function isShortestNumberText(text: string): boolean {
 /**
  * Keywords the record validator (ajv) acts on. A property schema using one not handled here
  * gets no pattern: its stream takes the generic path. Any other keyword is an annotation
- * (`description`, `inclusion`, `x-sql-datatype`, …), which ajv ignores too.
+ * (`description`, `inclusion`, `x-sql-datatype`, …), which ajv ignores too. A test checks that
+ * every keyword ajv has code for is here, so one a later ajv adds cannot slip past.
  */
-const VALIDATION_KEYWORDS = new Set([
+export const VALIDATION_KEYWORDS: ReadonlySet<string> = new Set([
+  '$dynamicAnchor', '$recursiveAnchor', 'id', 'nullable', // the normalizer takes these out
   '$ref', '$dynamicRef', '$recursiveRef', 'additionalItems', 'additionalProperties', 'allOf', 'anyOf', 'const',
   'contains', 'dependencies', 'dependentRequired', 'dependentSchemas', 'discriminator', 'else', 'enum',
   'exclusiveMaximum', 'exclusiveMinimum', 'format', 'if', 'items', 'maxContains', 'maximum', 'maxItems',

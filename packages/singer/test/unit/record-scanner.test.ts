@@ -1,3 +1,5 @@
+import Ajv2019 from 'ajv/dist/2019';
+import Ajv2020 from 'ajv/dist/2020';
 import fc from 'fast-check';
 
 import {
@@ -11,6 +13,7 @@ import {
   type StderrLogger,
   toMessage,
 } from '../../src';
+import { VALIDATION_KEYWORDS } from '../../src/record-scanner';
 
 const quiet = { warn: () => undefined, info: () => undefined, debug: () => undefined, error: () => undefined, child: () => quiet } as unknown as StderrLogger;
 
@@ -187,5 +190,21 @@ describe('the RECORD pattern against the generic path', () => {
     );
     // The property is only worth something if the pattern takes lines at all.
     expect(matched).toBeGreaterThan(10);
+  });
+});
+
+describe("the record pattern's list of validation keywords", () => {
+  it('holds every keyword ajv has code for, so a keyword a later ajv adds sends its streams the generic way', () => {
+    for (const Ajv of [Ajv2019, Ajv2020]) {
+      const ajv = new Ajv({ strict: false, discriminator: true });
+      const acting = Object.entries(ajv.RULES.all).flatMap(([keyword, rule]) => {
+        if (typeof rule !== 'object') return [];
+        // A code, function or macro keyword (the definitions' union has each on one member).
+        const { code, validate, compile, macro } = rule.definition as { code?: unknown; validate?: unknown; compile?: unknown; macro?: unknown };
+        return code || validate || compile || macro ? [keyword] : [];
+      });
+      expect(acting.length).toBeGreaterThan(40);
+      expect(acting.filter((keyword) => !VALIDATION_KEYWORDS.has(keyword))).toEqual([]);
+    }
   });
 });
