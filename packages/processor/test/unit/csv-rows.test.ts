@@ -1,6 +1,7 @@
 import { type JsonSchema, normalizeSchema, RecordLineReader, RecordPattern, type StderrLogger } from '@singer-ts/singer';
 import fc from 'fast-check';
 
+import { valueTextsFor } from '../../../singer/test/support/value-texts';
 import { CsvRowEncoder } from '../../src/csv-rows';
 import { compileStreamRules, parseRules } from '../../src/rules';
 
@@ -17,26 +18,6 @@ const PROPERTIES: readonly [JsonSchema, unknown[][]][] = [
   [{ type: ['boolean', 'null'] }, [[]]],
 ];
 
-const VALUES: Record<string, fc.Arbitrary<string>> = {
-  string: fc.oneof(
-    fc.string({ maxLength: 8 }).map((s) => JSON.stringify(s)),
-    fc.constantFrom('""', '"a,b"', '"say \\"hi\\""', '"two\\nlines"', '"cr\\r"', '"S\\u00e3o, SP"', '"😀"', '"x\\u0000y"', '"12.50"', 'null'),
-  ),
-  'date-time': fc.constantFrom('"2017-09-19 09:45:35"', '"2018-01-01T00:00:00+02:00"', '"2018-01-01T00:00:00.123456Z"', 'null'),
-  integer: fc.oneof(fc.constantFrom('0', '-0', 'null', '123456789012345'), fc.integer().map(String)),
-  number: fc.oneof(
-    fc.constantFrom('0', '-0', '19.90', '1e5', '2E-3', '0.0000001', '0.000001', '100', '-7.25', '1.0', 'null'),
-    fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => JSON.stringify(n)),
-    fc.integer({ min: -99_999_999, max: 99_999_999 }).map((cents) => (cents / 100).toFixed(2)),
-  ),
-  boolean: fc.constantFrom('true', 'false', 'null'),
-};
-
-function valuesFor(schema: JsonSchema): fc.Arbitrary<string> {
-  const type = [schema.type].flat().find((t) => t !== 'null') as string;
-  return (type === 'string' && typeof schema.format === 'string' ? VALUES[schema.format] : VALUES[type]) as fc.Arbitrary<string>;
-}
-
 describe('CsvRowEncoder', () => {
   it('writes the same row for a record matched as text as for the record as an object', () => {
     let compared = 0;
@@ -45,7 +26,7 @@ describe('CsvRowEncoder', () => {
         fc.array(
           fc.constantFrom(...PROPERTIES.keys()).chain((i) => {
             const [schema, rules] = PROPERTIES[i] as [JsonSchema, unknown[][]];
-            return fc.tuple(fc.constant(schema), fc.constantFrom(...rules), valuesFor(schema), fc.constantFrom('', ' '));
+            return fc.tuple(fc.constant(schema), fc.constantFrom(...rules), valueTextsFor(schema), fc.constantFrom('', ' '));
           }),
           { minLength: 1, maxLength: 6 },
         ),

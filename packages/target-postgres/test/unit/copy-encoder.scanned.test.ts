@@ -1,6 +1,7 @@
 import { isShortestNumberText, type JsonSchema, normalizeSchema, RecordLineReader, RecordPattern, type StderrLogger } from '@singer-ts/singer';
 import fc from 'fast-check';
 
+import { valueTextsFor } from '../../../singer/test/support/value-texts';
 import { CopyEncoder, type EncoderColumn, numberText } from '../../src/copy-encoder';
 import type { PgType } from '../../src/type-mapping';
 
@@ -18,28 +19,6 @@ const PROPERTIES: readonly [JsonSchema, PgType[]][] = [
   [{ type: ['boolean', 'null'] }, ['boolean', 'text', 'jsonb']],
 ];
 
-const VALUES: Record<string, fc.Arbitrary<string>> = {
-  string: fc.oneof(
-    fc.string({ maxLength: 8 }).map((s) => JSON.stringify(s)),
-    fc.constantFrom('"13:45:30+02:00"', '"24:00:00Z"', '"12.50"', '"42"', '"t"', '"x\\ty"', '"S\\u00e3o"', '"a\\\\b"', '"\\ud83d"', '"😀"', '"x\\u0000y"', '"\\"q\\""'),
-  ),
-  'date-time': fc.constantFrom('"2017-09-19 09:45:35"', '"2018-01-01T00:00:00+02:00"', 'null'),
-  date: fc.constantFrom('"2018-01-01"', '"1999-12-31"'),
-  time: fc.constantFrom('"13:45:30+02:00"', '"00:00"', '"23:59:59.5Z"'),
-  integer: fc.oneof(fc.constantFrom('0', '-0', 'null', '123456789012345'), fc.integer().map(String)),
-  number: fc.oneof(
-    fc.constantFrom('0', '-0', '19.90', '1e5', '2E-3', '0.0000001', '0.000001', '100', '-7.25', '1.0'),
-    fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => JSON.stringify(n)),
-    fc.integer({ min: -99_999_999, max: 99_999_999 }).map((cents) => (cents / 100).toFixed(2)),
-  ),
-  boolean: fc.constantFrom('true', 'false', 'null'),
-};
-
-function valuesFor(schema: JsonSchema): fc.Arbitrary<string> {
-  const type = [schema.type].flat().find((t) => t !== 'null') as string;
-  return (type === 'string' && typeof schema.format === 'string' ? VALUES[schema.format] : VALUES[type]) as fc.Arbitrary<string>;
-}
-
 describe('CopyEncoder on scanned records', () => {
   it('writes the same row as for the record as an object', () => {
     let compared = 0;
@@ -48,7 +27,7 @@ describe('CopyEncoder on scanned records', () => {
         fc.array(
           fc.constantFrom(...PROPERTIES.keys()).chain((i) => {
             const [schema, types] = PROPERTIES[i] as [JsonSchema, PgType[]];
-            return fc.tuple(fc.constant(schema), fc.constantFrom(...types), valuesFor(schema), fc.boolean());
+            return fc.tuple(fc.constant(schema), fc.constantFrom(...types), valueTextsFor(schema), fc.boolean());
           }),
           { minLength: 1, maxLength: 6 },
         ),
