@@ -323,7 +323,7 @@ export function compileCoercer(schema: JsonSchema, column?: string): ValueCoerce
 }
 
 /** One CSV field's value as JSON text (`null` when unquoted empty); throws what `compileCoercer` throws. */
-export type JsonValueEncoder = (text: string | null) => string;
+type JsonValueEncoder = (text: string | null) => string;
 
 /**
  * One CSV row (fields in header order) as the JSON text of its record's members (`"a":1,"b":"x"`)
@@ -333,11 +333,6 @@ export type CsvRecordEncoder = (fields: readonly (string | null)[]) => string;
 
 /** A character JSON.stringify escapes: a quote, a backslash, a control character, a surrogate. */
 const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** A string as JSON text: quoted as it is when nothing in it needs escaping (the usual case). */
-export function quoteJsonString(text: string): string {
-  return NEEDS_JSON_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
-}
 
 /**
  * Whether `text` is an integer as JSON writes it (`-12`, `0`; not `+7`, `007` or `-0`): then it
@@ -433,20 +428,6 @@ function columnText(schema: JsonSchema, column: string | undefined): ColumnText 
     default:
       return { shape: BY_VALUE, fits: () => false, plain };
   }
-}
-
-/**
- * Compiles one column's conversion straight to JSON text: what `compileCoercer` gives, written
- * as `stringifyExactJson` would write it (the same value when read back, exact numbers
- * included), with the same errors. Text that is already its own JSON (a string needing no
- * escape, a number in JSON's spelling, a checked date-time) is written as it is, without
- * building the value; anything else takes `compileCoercer`'s path.
- */
-export function compileJsonEncoder(schema: JsonSchema, column?: string): JsonValueEncoder {
-  const { shape, fits, plain } = columnText(schema, column);
-  if (shape === BY_VALUE) return plain;
-  if (shape === BARE) return (text) => (text !== null && fits(text) ? text : plain(text));
-  return (text) => (text !== null && fits(text) ? `"${text}"` : plain(text));
 }
 
 /** JSON text to put around a record's members (see `compileCsvRecordEncoder`). */

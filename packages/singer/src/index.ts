@@ -13,13 +13,11 @@ export {
 } from './catalog';
 export type { ConnectorIo, ConnectorSpec, StateFile, UnitsSpec } from './cli';
 export { executeConnector, runTap, runTarget } from './cli';
-export type { CsvConverter, CsvRecordEncoder, JsonValueEncoder, ValueCoercer } from './coerce';
+export type { CsvConverter, CsvRecordEncoder, ValueCoercer } from './coerce';
 export {
   compileCoercer,
   compileCsvConverter,
   compileCsvRecordEncoder,
-  compileJsonEncoder,
-  quoteJsonString,
   readBoolean,
   readInteger,
   readNumber,

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { isLosslessNumber, LosslessNumber, parse } from 'lossless-json';
 
-import { compileCsvConverter, compileCsvRecordEncoder, compileJsonEncoder } from '../../src/coerce';
+import { compileCsvConverter, compileCsvRecordEncoder } from '../../src/coerce';
 import { RecordError } from '../../src/errors';
 import { parseExactJson, stringifyExactJson } from '../../src/exact-json';
 import type { JsonSchema } from '../../src/messages';
@@ -174,7 +174,7 @@ describe('compileCsvRecordEncoder', () => {
   });
 
   it('names the column of a bad value, as the converter does', () => {
-    const encode = compileJsonEncoder({ type: 'integer' }, 'qty');
-    expect(() => encode('1.5')).toThrow(expect.objectContaining({ code: 'VALUE_NOT_INTEGER', column: 'qty' }));
+    const encode = compileCsvRecordEncoder({ qty: { type: 'integer' } }, ['qty']);
+    expect(() => encode(['1.5'])).toThrow(expect.objectContaining({ code: 'VALUE_NOT_INTEGER', column: 'qty' }));
   });
 });
