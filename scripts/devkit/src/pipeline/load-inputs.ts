@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
+import { replaceFile } from './replace-file';
 import type { PipelineStages } from './stages';
 
 /**
@@ -40,9 +41,8 @@ export async function savedFingerprint(path: string): Promise<string | undefined
   return (await readFile(path, 'utf8').catch(() => '')).trim() || undefined;
 }
 
-export async function saveFingerprint(path: string, fingerprint: string): Promise<void> {
-  await writeFile(`${path}.tmp`, `${fingerprint}\n`);
-  await rename(`${path}.tmp`, path);
+export function saveFingerprint(path: string, fingerprint: string): Promise<void> {
+  return replaceFile(path, `${fingerprint}\n`);
 }
 
 /** An S3 client for the pipeline's services as the environment names them (the connectors' variables). */

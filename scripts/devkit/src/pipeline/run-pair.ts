@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+
+import { replaceFile } from './replace-file';
 
 /** One executable of a pair. */
 export interface StageCommand {
@@ -49,12 +51,7 @@ export interface PairResult {
 /** A sink that keeps the last state value in a file, replaced atomically. */
 export function stateFileSink(path: string): StateSink {
   return {
-    async save(value) {
-      await mkdir(dirname(path), { recursive: true });
-      const temporary = `${path}.tmp`;
-      await writeFile(temporary, `${value}\n`);
-      await rename(temporary, path);
-    },
+    save: (value) => replaceFile(path, `${value}\n`),
   };
 }
 

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { generateSampleZip } from '../sample-dataset';
+import { replaceFile } from './replace-file';
 
 /** The seed of the sample `npm start` serves. */
 export const SAMPLE_SEED = 1;
@@ -91,9 +92,6 @@ export async function servedDatasetVersion(request: Pick<SampleZipRequest, 'data
   const displaced = served.find((s) => s.dataset_version === request.version);
   const version = displaced === undefined ? request.version : Math.max(...served.map((s) => s.dataset_version)) + 1;
   served.push({ scale: request.scale, seed, sample_version: request.version, dataset_version: version });
-  await mkdir(join(request.dataDir, 'sample'), { recursive: true });
-  // Written beside it and renamed: the record is whole or as it was.
-  await writeFile(`${path}.partial`, `${JSON.stringify(served, null, 2)}\n`);
-  await rename(`${path}.partial`, path);
+  await replaceFile(path, `${JSON.stringify(served, null, 2)}\n`);
   return displaced === undefined ? { version } : { version, displaced };
 }
