@@ -250,7 +250,7 @@ async function writeSampleFiles(options: SampleOptions): Promise<Omit<SampleFile
   const extras = options.extras ?? true;
   const ctx = new SampleContext(seed, counts);
   const writers: CsvFileWriter[] = [];
-  const track = async (name: string, enabled = true): Promise<CsvFileWriter> => {
+  const track = (name: string, enabled = true): CsvFileWriter => {
     const writer = new CsvFileWriter(name, enabled ? open(name) : undefined);
     writers.push(writer);
     return writer;
@@ -258,20 +258,20 @@ async function writeSampleFiles(options: SampleOptions): Promise<Omit<SampleFile
   const worker = extras && counts.geolocation >= WORKER_MIN_ROWS && existsSync(SAMPLE_WORKER) ? startSampleWorker({ scale: options.scale, seed, path: join(options.outDir, OLIST_FILES.geolocation) }) : undefined;
   const results: Omit<SampleFile, 'path'>[] = [];
   try {
-    await writeCategoryTranslation(await track(OLIST_FILES.categoryTranslation, extras));
-    await writeSellers(ctx, await track(OLIST_FILES.sellers, extras));
-    await writeProducts(ctx, await track(OLIST_FILES.products));
-    await writeCustomers(ctx, await track(OLIST_FILES.customers));
+    await writeCategoryTranslation(track(OLIST_FILES.categoryTranslation, extras));
+    await writeSellers(ctx, track(OLIST_FILES.sellers, extras));
+    await writeProducts(ctx, track(OLIST_FILES.products));
+    await writeCustomers(ctx, track(OLIST_FILES.customers));
     await writeOrders(ctx, options.version ?? 1, {
-      orders: await track(OLIST_FILES.orders),
-      items: await track(OLIST_FILES.orderItems),
-      payments: await track(OLIST_FILES.payments, extras),
-      reviews: await track(OLIST_FILES.reviews, extras),
+      orders: track(OLIST_FILES.orders),
+      items: track(OLIST_FILES.orderItems),
+      payments: track(OLIST_FILES.payments, extras),
+      reviews: track(OLIST_FILES.reviews, extras),
     });
     if (worker) {
       results.push(await worker.done);
     } else if (extras) {
-      await writeGeolocation(ctx, await track(OLIST_FILES.geolocation));
+      await writeGeolocation(ctx, track(OLIST_FILES.geolocation));
     }
   } catch (err) {
     for (const w of writers) w.destroy();
