@@ -135,11 +135,16 @@ export interface BenchOptions {
   keep: boolean;
   /** The benchmark's own options that take a value, by name without dashes. */
   values: Map<string, string>;
+  /** The benchmark's own options that take none and were given, by name without dashes. */
+  flags: Set<string>;
 }
 
-/** Parses `--name value` and `--name=value`; `valued` lists a benchmark's own options. */
-export function parseBenchOptions(argv: readonly string[], valued: readonly string[] = []): BenchOptions {
-  const options: BenchOptions = { rows: 1_000_000, runs: 3, keep: false, values: new Map() };
+/**
+ * Parses `--name value` and `--name=value`; `valued` lists a benchmark's own options that take
+ * a value, `flags` those that take none.
+ */
+export function parseBenchOptions(argv: readonly string[], valued: readonly string[] = [], flags: readonly string[] = []): BenchOptions {
+  const options: BenchOptions = { rows: 1_000_000, runs: 3, keep: false, values: new Map(), flags: new Set() };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
     const [name, inline] = arg.includes('=') ? (arg.split('=', 2) as [string, string]) : [arg, undefined];
@@ -148,6 +153,7 @@ export function parseBenchOptions(argv: readonly string[], valued: readonly stri
     else if (name === '--runs') options.runs = Number(value());
     else if (name === '--keep') options.keep = true;
     else if (valued.includes(name.slice(2))) options.values.set(name.slice(2), value());
+    else if (flags.includes(name.slice(2))) options.flags.add(name.slice(2));
     else throw new Error(`unknown option ${arg}`);
   }
   if (!Number.isInteger(options.rows) || options.rows < 1) throw new Error('--rows needs a positive integer');

@@ -44,6 +44,7 @@ import {
   orderItemCsv,
   orderItemRecord,
   orderItemRows,
+  parseBenchOptions,
   psqlCopy,
 } from './support';
 
@@ -62,21 +63,9 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { records: 1_000_000, runs: 3, keep: false, profile: false };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    const [name, inline] = arg.split('=', 2) as [string, string | undefined];
-    const value = (): number => Number(inline ?? argv[++i]);
-    if (name === '--records' || name === '--rows') options.records = value();
-    else if (name === '--batch-size') options.batchSize = value();
-    else if (name === '--runs') options.runs = value();
-    else if (name === '--keep') options.keep = true;
-    else if (name === '--profile') options.profile = true;
-    else throw new Error(`unknown option ${arg}`);
-  }
-  if (!Number.isInteger(options.records) || options.records < 1) throw new Error('--records needs a positive integer');
-  if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs needs a positive integer');
-  return options;
+  const { rows, runs, keep, values, flags } = parseBenchOptions(argv, ['batch-size'], ['profile']);
+  const batchSize = values.get('batch-size');
+  return { records: rows, runs, keep, profile: flags.has('profile'), ...(batchSize === undefined ? {} : { batchSize: Number(batchSize) }) };
 }
 
 /** Writes the Singer stream and the same rows as CSV, each streamed with backpressure. */
